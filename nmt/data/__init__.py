@@ -1,0 +1,1 @@
+"""Data pipeline: corpora, tokenization, batching, synthetic tasks."""

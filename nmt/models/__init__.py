@@ -1,0 +1,1 @@
+"""Plain PyTorch models: encoders, attention, decoders and their composition."""
