@@ -1,0 +1,172 @@
+"""Token-budget batches of similar-length examples, sharded evenly across DDP ranks, and padding.
+
+Bucketing by length keeps padding low; a budget in tokens, not sentences, keeps step memory even.
+"""
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from nmt.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from nmt.errors import NmtError
+
+
+class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
+    """Batches of similar-length examples, each holding at most max_tokens tokens including padding.
+
+    len(batch) * max length in batch <= max_tokens; an example longer than max_tokens gets a batch
+    of its own. With shuffle, indices are shuffled from seed + epoch, cut into chunks of bucket_size
+    examples, each chunk is sorted by length and packed, and the batch order is shuffled; without it
+    (validation), all examples are packed longest first in a fixed order. Every rank of num_replicas
+    gets the same number of batches, and each example is in exactly one rank's batches per epoch.
+    Pass it to a DataLoader as `batch_sampler`; call `set_epoch` before each epoch (Lightning does).
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        max_tokens: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        num_replicas: int = 1,
+        rank: int = 0,
+        bucket_size: int = 16_384,  # larger: less padding; smaller: more varied batches
+    ):
+        if max_tokens < 1 or bucket_size < 1:
+            raise NmtError(
+                f"max_tokens and bucket_size must be >= 1, got {max_tokens} and {bucket_size}"
+            )
+        if len(lengths) < num_replicas:
+            raise NmtError(
+                f"{len(lengths)} examples cannot be shared among {num_replicas} replicas"
+            )
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank {rank} is outside 0..{num_replicas - 1}")
+        self.lengths = np.maximum(np.asarray(lengths, dtype=np.int64), 1)
+        self.max_tokens = max_tokens
+        self.shuffle = shuffle
+        self.seed = seed
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.bucket_size = bucket_size
+        self.epoch = 0
+        self._cached_epoch: int | None = None
+        self._cached_batches: list[list[int]] = []
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch the next `__iter__` yields (its shuffle seed is seed + epoch)."""
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[list[int]]:
+        yield from self._rank_batches()
+
+    def __len__(self) -> int:
+        """Exact number of batches this rank yields in the current epoch."""
+        return len(self._rank_batches())
+
+    def _rank_batches(self) -> list[list[int]]:
+        """This rank's batches for the current epoch, computed once per epoch."""
+        if self._cached_epoch != self.epoch:
+            batches = self._all_batches()
+            batches = _even_out(batches, self.num_replicas)
+            self._cached_batches = batches[self.rank :: self.num_replicas]
+            self._cached_epoch = self.epoch
+        return self._cached_batches
+
+    def _all_batches(self) -> list[list[int]]:
+        """Batches of all ranks: bucketed and shuffled, or longest first when not shuffling."""
+        if not self.shuffle:
+            order = np.argsort(-self.lengths, kind="stable")
+            return _pack(order, self.lengths, self.max_tokens)
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        permutation = torch.randperm(len(self.lengths), generator=generator).numpy()
+        batches = []
+        for start in range(0, len(permutation), self.bucket_size):
+            chunk = permutation[start : start + self.bucket_size]
+            # Stable sort keeps the random order among equal lengths.
+            chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
+            batches.extend(_pack(chunk, self.lengths, self.max_tokens))
+        batch_order = torch.randperm(len(batches), generator=generator).tolist()
+        return [batches[i] for i in batch_order]
+
+
+def _pack(order: np.ndarray, lengths: np.ndarray, max_tokens: int) -> list[list[int]]:
+    """Cut indices sorted longest first into maximal batches under the budget.
+
+    The first example of each batch is its longest, so the batch takes max_tokens // that length.
+    """
+    batches = []
+    start = 0
+    while start < len(order):
+        size = max(1, max_tokens // int(lengths[order[start]]))
+        batches.append(order[start : start + size].tolist())
+        start += size
+    return batches
+
+
+def _even_out(batches: list[list[int]], num_replicas: int) -> list[list[int]]:
+    """Make the batch count a multiple of num_replicas, so that DDP ranks step in lockstep.
+
+    Splits the largest batches in two; only when too few examples remain to split (nearly every
+    example alone) does it merge the smallest batches instead, which may exceed the budget.
+    """
+    batches = list(batches)
+    example_count = sum(len(batch) for batch in batches)
+    target = -(-len(batches) // num_replicas) * num_replicas
+    if target > example_count:
+        target -= num_replicas
+    while len(batches) < target:
+        largest = max(range(len(batches)), key=lambda i: len(batches[i]))
+        batch = batches[largest]
+        half = len(batch) // 2
+        batches[largest : largest + 1] = [batch[:half], batch[half:]]
+    while len(batches) > target:
+        smallest = sorted(range(len(batches)), key=lambda i: len(batches[i]))[:2]
+        first, second = sorted(smallest)
+        batches[first] = batches[first] + batches.pop(second)
+    return batches
+
+
+def example_lengths(src_ids_lengths: Sequence[int], tgt_ids_lengths: Sequence[int]) -> list[int]:
+    """Padded row width each example needs: max(src, tgt + 1), as tgt_in/tgt_out add BOS/EOS."""
+    if len(src_ids_lengths) != len(tgt_ids_lengths):
+        raise NmtError(
+            f"{len(src_ids_lengths)} source lengths but {len(tgt_ids_lengths)} target lengths"
+        )
+    src = np.asarray(src_ids_lengths, dtype=np.int64)
+    tgt = np.asarray(tgt_ids_lengths, dtype=np.int64)
+    return np.maximum(src, tgt + 1).tolist()
+
+
+class TranslationBatch(NamedTuple):
+    """A padded batch, in dataset order within the batch (packing uses enforce_sorted=False)."""
+
+    src: torch.Tensor  # [B, S] long, PAD_ID padded; ends with EOS (from encode_src)
+    src_lengths: torch.Tensor  # [B] long
+    tgt_in: torch.Tensor  # [B, T] long: BOS + tgt_ids, PAD_ID padded
+    tgt_out: torch.Tensor  # [B, T] long: tgt_ids + EOS, PAD_ID padded
+    index: torch.Tensor | None = None  # [B] long: each example's "index" field, when it has one
+
+
+def collate_translation(examples: Sequence[Mapping[str, Sequence[int]]]) -> TranslationBatch:
+    """Pad examples with "src_ids" and "tgt_ids" into a TranslationBatch.
+
+    An optional "index" field (e.g. added with `dataset.map(..., with_indices=True)`) is carried
+    along so that outputs can be matched to their reference text.
+    """
+    src = [torch.as_tensor(example["src_ids"], dtype=torch.long) for example in examples]
+    tgt = [torch.as_tensor(example["tgt_ids"], dtype=torch.long) for example in examples]
+    bos, eos = torch.tensor([BOS_ID]), torch.tensor([EOS_ID])
+    pad = torch.nn.utils.rnn.pad_sequence
+    index = None
+    if examples and "index" in examples[0]:
+        index = torch.tensor([example["index"] for example in examples], dtype=torch.long)
+    return TranslationBatch(
+        src=pad(src, batch_first=True, padding_value=PAD_ID),  # [B, S]
+        src_lengths=torch.tensor([len(ids) for ids in src], dtype=torch.long),  # [B]
+        tgt_in=pad([torch.cat([bos, ids]) for ids in tgt], batch_first=True, padding_value=PAD_ID),
+        tgt_out=pad([torch.cat([ids, eos]) for ids in tgt], batch_first=True, padding_value=PAD_ID),
+        index=index,
+    )

@@ -1,0 +1,227 @@
+"""Subword tokenization with sentencepiece (Kudo & Richardson, 2018): train, save, encode, decode.
+
+Every model we train has the same special ids, so batching and search can use the constants below.
+"""
+
+import io
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+import datasets
+import sentencepiece as spm
+
+from nmt.errors import NmtError
+
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+JOINT_NAME, SRC_NAME, TGT_NAME = "spm", "src", "tgt"  # model files: {name}.model and {name}.vocab
+
+_TRAINER_OPTIONS = dict(
+    pad_id=PAD_ID, unk_id=UNK_ID, bos_id=BOS_ID, eos_id=EOS_ID,
+    pad_piece="<pad>", unk_piece="<unk>", bos_piece="<s>", eos_piece="</s>",
+    hard_vocab_limit=False,  # a tiny corpus yields fewer pieces than asked for instead of failing
+    input_sentence_size=2_000_000, shuffle_input_sentence=True,  # sample big corpora
+    num_threads=2, minloglevel=2,
+)  # fmt: skip
+
+
+class SubwordTokenizer:
+    """Source and target sentencepiece models (the same object when the vocabulary is joint)."""
+
+    def __init__(
+        self, src_model: spm.SentencePieceProcessor, tgt_model: spm.SentencePieceProcessor
+    ):
+        for model in (src_model, tgt_model):
+            _check_special_ids(model)
+        self.src_model = src_model
+        self.tgt_model = tgt_model
+
+    @classmethod
+    def train(
+        cls,
+        src_texts: Iterable[str],
+        tgt_texts: Iterable[str],
+        out_dir: str | Path,
+        vocab_size: int = 8000,
+        model_type: Literal["unigram", "bpe"] = "unigram",
+        joint: bool = True,
+        character_coverage: float = 1.0,
+        seed: int = 0,
+    ) -> "SubwordTokenizer":
+        """Train on raw sentences and save the model(s) to out_dir (see `save` for the file names).
+
+        vocab_size is an upper bound: a small corpus may give fewer pieces.
+        """
+        options = dict(
+            _TRAINER_OPTIONS,
+            vocab_size=vocab_size,
+            model_type=model_type,
+            character_coverage=character_coverage,
+        )
+        spm.set_random_generator_seed(seed)
+        if joint:
+            src_model = tgt_model = _train_model(itertools.chain(src_texts, tgt_texts), options)
+        else:
+            src_model = _train_model(src_texts, options)
+            tgt_model = _train_model(tgt_texts, options)
+        tokenizer = cls(src_model, tgt_model)
+        tokenizer.save(out_dir)
+        return tokenizer
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "SubwordTokenizer":
+        """Load what `save` wrote: `spm.model` (joint) or `src.model` and `tgt.model`."""
+        directory = Path(directory)
+        joint_path = directory / f"{JOINT_NAME}.model"
+        src_path, tgt_path = directory / f"{SRC_NAME}.model", directory / f"{TGT_NAME}.model"
+        if joint_path.is_file():
+            model = _load_model(joint_path)
+            return cls(model, model)
+        if src_path.is_file() and tgt_path.is_file():
+            return cls(_load_model(src_path), _load_model(tgt_path))
+        raise NmtError(
+            f"{directory}: no sentencepiece model found; expected {joint_path.name} (joint "
+            f"vocabulary) or {src_path.name} and {tgt_path.name} (separate vocabularies)"
+        )
+
+    def save(self, directory: str | Path) -> None:
+        """Write the model file(s) and readable .vocab lists, replacing any tokenizer saved there.
+
+        Lets a checkpoint directory carry its own tokenizer.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        # Drop the other layout too, so that load is never ambiguous.
+        for name in (JOINT_NAME, SRC_NAME, TGT_NAME):
+            for suffix in (".model", ".vocab"):
+                (directory / f"{name}{suffix}").unlink(missing_ok=True)
+        if self.joint:
+            _write_model(self.src_model, directory / JOINT_NAME)
+        else:
+            _write_model(self.src_model, directory / SRC_NAME)
+            _write_model(self.tgt_model, directory / TGT_NAME)
+
+    @property
+    def joint(self) -> bool:
+        """True when source and target share one vocabulary."""
+        return self.src_model is self.tgt_model
+
+    @property
+    def src_vocab_size(self) -> int:
+        return self.src_model.get_piece_size()
+
+    @property
+    def tgt_vocab_size(self) -> int:
+        return self.tgt_model.get_piece_size()
+
+    def encode_src(self, texts: Sequence[str]) -> list[list[int]]:
+        """Source ids with EOS_ID appended (the encoder sees where the sentence ends)."""
+        return self.src_model.encode(list(texts), out_type=int, add_eos=True)
+
+    def encode_tgt(self, texts: Sequence[str]) -> list[list[int]]:
+        """Target ids without BOS/EOS: `collate_translation` adds them for tgt_in and tgt_out."""
+        return self.tgt_model.encode(list(texts), out_type=int)
+
+    def decode_src(self, ids: Sequence[Sequence[int]]) -> list[str]:
+        """Detokenized source text; each row is cut at its first EOS, PAD and BOS are dropped."""
+        return self.src_model.decode([_strip_specials(row) for row in ids])
+
+    def decode_tgt(self, ids: Sequence[Sequence[int]]) -> list[str]:
+        """Detokenized target text; each row is cut at its first EOS, PAD and BOS are dropped.
+
+        Rows may be lists or 1-d tensors, e.g. the output of search.
+        """
+        return self.tgt_model.decode([_strip_specials(row) for row in ids])
+
+
+def _strip_specials(row: Sequence[int]) -> list[int]:
+    """Ids before the first EOS, without PAD and BOS."""
+    ids = row.tolist() if hasattr(row, "tolist") else list(row)
+    if EOS_ID in ids:
+        ids = ids[: ids.index(EOS_ID)]
+    return [i for i in ids if i != PAD_ID and i != BOS_ID]
+
+
+def _train_model(texts: Iterable[str], options: dict) -> spm.SentencePieceProcessor:
+    """Train one sentencepiece model in memory; the errors users can fix become NmtErrors."""
+    model_proto = io.BytesIO()
+    try:
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(texts), model_writer=model_proto, **options
+        )
+    except RuntimeError as error:
+        if "!sentences_.empty()" in str(error):
+            raise NmtError("no sentences to train the tokenizer on") from None
+        # sentencepiece: "Vocabulary size is smaller than required_chars. 10 vs 45. ..."
+        match = re.search(r"smaller than required_chars\. (\d+) vs (\d+)", str(error))
+        if match is None:
+            raise
+        raise NmtError(
+            f"vocab_size={match[1]} is too small for this corpus: the 4 special pieces and its "
+            f"characters need at least {match[2]} (or lower character_coverage)"
+        ) from None
+    return spm.SentencePieceProcessor(model_proto=model_proto.getvalue())
+
+
+def _load_model(path: Path) -> spm.SentencePieceProcessor:
+    try:
+        return spm.SentencePieceProcessor(model_file=str(path))
+    except (OSError, RuntimeError) as error:
+        raise NmtError(f"{path}: not a readable sentencepiece model ({error})") from None
+
+
+def _write_model(model: spm.SentencePieceProcessor, prefix: Path) -> None:
+    """Write `{prefix}.model` and `{prefix}.vocab` (piece and score per line, as spm_train does)."""
+    prefix.with_suffix(".model").write_bytes(model.serialized_model_proto())
+    lines = (
+        f"{model.id_to_piece(i)}\t{model.get_score(i):g}\n" for i in range(model.get_piece_size())
+    )
+    prefix.with_suffix(".vocab").write_text("".join(lines), encoding="utf-8")
+
+
+def _check_special_ids(model: spm.SentencePieceProcessor) -> None:
+    """Refuse a model whose special ids differ from ours: batching and search rely on them."""
+    found = {PAD_ID: model.pad_id(), UNK_ID: model.unk_id(), BOS_ID: model.bos_id(),
+             EOS_ID: model.eos_id()}  # fmt: skip
+    if any(expected != actual for expected, actual in found.items()):
+        raise NmtError(
+            f"sentencepiece model has special ids pad/unk/bos/eos = {list(found.values())}, "
+            f"expected {list(found)}; train it with SubwordTokenizer.train"
+        )
+
+
+class _EncodeBatch:
+    """The batched mapper of `encode_corpus`; datasets hashes it (with the models) for its cache."""
+
+    def __init__(self, tokenizer: SubwordTokenizer):
+        self.tokenizer = tokenizer
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list[list[int]]]:
+        return {
+            "src_ids": self.tokenizer.encode_src(batch["src"]),
+            "tgt_ids": self.tokenizer.encode_tgt(batch["tgt"]),
+        }
+
+
+def encode_corpus(
+    corpus: datasets.DatasetDict, tokenizer: SubwordTokenizer
+) -> datasets.DatasetDict:
+    """Add int32 id columns "src_ids" and "tgt_ids", keeping the raw "src"/"tgt" text.
+
+    Runs through `Dataset.map`, so a second call with the same tokenizer reuses the cached result.
+    """
+    encoded = {}
+    for name, split in corpus.items():
+        missing = {"src", "tgt"} - set(split.column_names)
+        if missing:
+            raise NmtError(f"split {name!r} lacks column(s) {sorted(missing)}; it has "
+                           f"{split.column_names}")  # fmt: skip
+        features = split.features.copy()
+        features["src_ids"] = datasets.List(datasets.Value("int32"))
+        features["tgt_ids"] = datasets.List(datasets.Value("int32"))
+        encoded[name] = split.map(
+            _EncodeBatch(tokenizer), batched=True, features=features, desc=f"encoding {name}"
+        )
+    return datasets.DatasetDict(encoded)

@@ -1,0 +1,51 @@
+"""Recurrent cell factory (rnn | gru | lstm) and conversions of their hidden state.
+
+States cross module boundaries batch-first (`[B, L, H]`) so that one generic reorder works for
+search; `torch.nn` recurrent layers want them layer-first (`[L, B, H]`), which these helpers handle.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+CellType = Literal["rnn", "gru", "lstm"]
+CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+RnnState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+def build_rnn(
+    cell: CellType,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    bidirectional: bool = False,
+) -> nn.RNNBase:
+    """A batch-first stacked recurrent layer; dropout applies between layers only."""
+    return CELLS[cell](
+        input_size,
+        hidden_size,
+        num_layers=num_layers,
+        dropout=dropout if num_layers > 1 else 0.0,
+        bidirectional=bidirectional,
+        batch_first=True,
+    )
+
+
+def to_rnn_state(hidden: torch.Tensor, cell: torch.Tensor | None) -> RnnState:
+    """Batch-first `[B, L, H]` state -> what `nn.RNNBase` takes (`[L, B, H]`, paired for LSTM)."""
+    hidden = hidden.transpose(0, 1).contiguous()
+    if cell is None:
+        return hidden
+    return hidden, cell.transpose(0, 1).contiguous()
+
+
+def from_rnn_state(state: RnnState) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """What `nn.RNNBase` returns -> batch-first `(hidden, cell)`, cell None unless LSTM."""
+    if isinstance(state, tuple):
+        return state[0].transpose(0, 1), state[1].transpose(0, 1)
+    return state.transpose(0, 1), None

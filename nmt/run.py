@@ -1,0 +1,114 @@
+"""A training run: from a Config to a self-contained checkpoint directory (or on from one)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+
+from nmt.checkpoint import (
+    CONFIG_FILE, LAST_CHECKPOINT, LIGHTNING_DIR, METADATA_FILE, TOKENIZER_DIR, AtomicCheckpointIO,
+    ExportBestWeights, initial_metadata, read_metadata, write_json,
+)  # fmt: skip
+from nmt.config import Config, TrainerConfig, load_config, save_config
+from nmt.data.datamodule import TranslationDataModule
+from nmt.errors import NmtError
+from nmt.models.builder import build_seq2seq
+from nmt.training import LitSeq2Seq
+
+logger = logging.getLogger(__name__)
+
+
+def train(config: Config) -> Path:
+    """Train a new model into `config.run_dir`, which must not hold a run already."""
+    run_dir = config.run_dir
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise NmtError(
+            f"{run_dir} already holds a run; continue it with `nmt train --resume {run_dir}` or "
+            "choose another name=... or output_dir=..."
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return _fit(config, run_dir, resume_from=None)
+
+
+def resume(run_dir: str | Path, overrides: Sequence[str] = ()) -> Path:
+    """Continue an interrupted run with its optimiser, scheduler, step and epoch restored.
+
+    Overrides may change settings such as trainer.max_epochs; the saved config is updated.
+    """
+    run_dir = Path(run_dir)
+    checkpoint = run_dir / LIGHTNING_DIR / LAST_CHECKPOINT
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise NmtError(f"{run_dir}: no {CONFIG_FILE}; is this a directory written by `nmt train`?")
+    if not checkpoint.is_file():
+        raise NmtError(f"{run_dir}: nothing to resume from, {checkpoint} does not exist yet")
+    config = load_config(str(run_dir / CONFIG_FILE), overrides)
+    return _fit(config, run_dir, resume_from=checkpoint)
+
+
+def _fit(config: Config, run_dir: Path, resume_from: Path | None) -> Path:
+    L.seed_everything(config.trainer.seed, workers=True, verbose=False)
+    datamodule = TranslationDataModule(
+        config.data, config.tokenizer, run_dir / TOKENIZER_DIR, seed=config.trainer.seed
+    )
+    datamodule.setup("fit")
+    tokenizer = datamodule.tokenizer
+    model = build_seq2seq(config.model, tokenizer.src_vocab_size, tokenizer.tgt_vocab_size)
+    module = LitSeq2Seq(
+        model, config.optim, tokenizer.decode_tgt, datamodule.validation_references,
+        config.trainer.bleu_max_length_a, config.trainer.bleu_max_length_b,
+    )
+    save_config(config, run_dir / CONFIG_FILE)
+    if not (run_dir / METADATA_FILE).is_file():
+        write_json(run_dir / METADATA_FILE, initial_metadata(tokenizer, model))
+    logger.info("model: %s parameters; run directory %s", f"{sum(p.numel() for p in model.parameters()):,}", run_dir)
+    trainer = build_trainer(config.trainer, run_dir)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*`srun` command is available.*")
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    best = read_metadata(run_dir).get("best") or {}
+    logger.info("best validation BLEU %s at step %s; checkpoint: %s",
+                best.get("val_bleu"), best.get("step"), run_dir)  # fmt: skip
+    return run_dir
+
+
+def build_trainer(config: TrainerConfig, run_dir: Path) -> L.Trainer:
+    callbacks: list[L.Callback] = [
+        ModelCheckpoint(
+            dirpath=run_dir / LIGHTNING_DIR, filename="best", monitor="val/bleu", mode="max",
+            save_top_k=1, save_last=True, auto_insert_metric_name=False,
+        ),
+        ExportBestWeights(run_dir),
+    ]
+    if config.early_stopping_patience is not None:
+        callbacks.append(
+            EarlyStopping("val/bleu", mode="max", patience=config.early_stopping_patience)
+        )
+    return L.Trainer(
+        max_epochs=config.max_epochs,
+        max_steps=config.max_steps,
+        max_time={"minutes": config.max_minutes} if config.max_minutes else None,
+        accelerator=config.accelerator,
+        devices=config.devices,
+        strategy=config.strategy,
+        precision="32-true" if config.precision == "32" else config.precision,
+        gradient_clip_val=config.gradient_clip_val,
+        val_check_interval=config.val_check_interval,
+        check_val_every_n_epoch=None if isinstance(config.val_check_interval, int) else 1,
+        log_every_n_steps=config.log_every_n_steps,
+        num_sanity_val_steps=0,
+        use_distributed_sampler=False,  # TokenBatchSampler shards across ranks itself
+        deterministic=config.deterministic,
+        enable_progress_bar=config.progress_bar,
+        enable_model_summary=False,
+        logger=CSVLogger(run_dir, name="logs", version=""),
+        callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=run_dir,
+    )

@@ -1,0 +1,118 @@
+"""Contract tests for encoders, attention and decoders, over every variant the builder makes."""
+
+import pytest
+import torch
+
+from nmt.config import ModelConfig
+from nmt.models.attention import ATTENTIONS
+from nmt.models.builder import build_seq2seq
+from nmt.models.recurrent import build_rnn
+from nmt.models.encoder import RecurrentEncoder
+from nmt.models.builder import build_embedding
+
+VOCAB = 13
+
+
+def tiny_config(**overrides) -> ModelConfig:
+    sizes = dict(
+        embedding_size=8, encoder_hidden_size=6, decoder_hidden_size=12, dropout=0.0,
+        attention_size=7,
+    )
+    return ModelConfig(**{**sizes, **overrides})
+
+
+VARIANTS = [
+    dict(attention="none"),
+    dict(attention="none", cell="gru", bidirectional=False, encoder_layers=2, decoder_layers=2),
+    dict(attention="bahdanau", input_feeding=True),
+    dict(attention="bahdanau", input_feeding=False, cell="rnn"),
+    dict(attention="luong", input_feeding=False),
+    dict(attention="luong", input_feeding=True, cell="gru", encoder_layers=2, decoder_layers=3),
+    dict(attention="dot", input_feeding=False),
+    dict(attention="dot", input_feeding=True, tie_embeddings=True),
+]
+
+
+def padded_batch(lengths, vocab=VOCAB, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    src = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
+    for row, length in enumerate(lengths):
+        src[row, :length] = torch.randint(4, vocab, (length,), generator=generator)
+    return src, torch.tensor(lengths)
+
+
+@pytest.mark.parametrize("name", sorted(ATTENTIONS))
+def test_attention_weights_sum_to_one_and_ignore_padding(name):
+    torch.manual_seed(0)
+    attention = ATTENTIONS[name](query_size=6, key_size=6, hidden_size=5)
+    values = torch.randn(3, 5, 6)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 0, 0, 0, 0]], dtype=torch.bool)
+    values_with_junk = values.masked_fill(~mask[:, :, None], 1e4)  # padding must not matter
+    query = torch.randn(3, 4, 6)
+    out = attention(query, attention.project_keys(values_with_junk), values_with_junk, mask)
+    assert out.weights.shape == (3, 4, 5)
+    torch.testing.assert_close(out.weights.sum(-1), torch.ones(3, 4))
+    assert torch.all(out.weights[~mask[:, None, :].expand(-1, 4, -1)] == 0)
+    clean = attention(query, attention.project_keys(values), values, mask)
+    torch.testing.assert_close(out.context, clean.context)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_packed_batch_matches_each_sentence_alone(cell):
+    torch.manual_seed(0)
+    encoder = RecurrentEncoder(
+        build_embedding(VOCAB, 8), build_rnn(cell, 8, 5, num_layers=2, bidirectional=True)
+    ).eval()
+    src, lengths = padded_batch([5, 2, 4])
+    batched = encoder(src, lengths)
+    for row, length in enumerate(lengths.tolist()):
+        alone = encoder(src[row : row + 1, :length], lengths[row : row + 1])
+        torch.testing.assert_close(batched.outputs[row, :length], alone.outputs[0])
+        torch.testing.assert_close(batched.final_hidden[row], alone.final_hidden[0])
+        assert torch.all(batched.outputs[row, length:] == 0)
+    assert batched.mask.tolist()[1] == [True, True, False, False, False]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(map(str, v.values())))
+def test_teacher_forced_path_equals_step_by_step(variant):
+    torch.manual_seed(0)
+    model = build_seq2seq(tiny_config(**variant), VOCAB, VOCAB).eval()
+    src, src_lengths = padded_batch([4, 6, 1])
+    tgt_in, _ = padded_batch([5, 5, 5], seed=1)
+    logits = model(src, src_lengths, tgt_in)  # [B, T, V]
+    state = model.encode(src, src_lengths)
+    for t in range(tgt_in.size(1)):
+        step = model.decode_step(tgt_in[:, t], state)
+        torch.testing.assert_close(step.log_probs, torch.log_softmax(logits[:, t], -1))
+        state = step.state
+        if variant["attention"] == "none":
+            assert step.attention is None
+        else:
+            assert torch.all(step.attention[2, 1:] == 0)  # padding of the 1-token sentence
+
+
+@pytest.mark.parametrize("variant", VARIANTS[:3] + VARIANTS[5:6], ids=str)
+def test_sentence_alone_equals_sentence_in_padded_batch(variant):
+    torch.manual_seed(0)
+    model = build_seq2seq(tiny_config(**variant), VOCAB, VOCAB).eval()
+    src, src_lengths = padded_batch([3, 7])
+    tgt_in, _ = padded_batch([4, 4], seed=2)
+    batched = model(src, src_lengths, tgt_in)
+    alone = model(src[:1, :3], src_lengths[:1], tgt_in[:1])
+    torch.testing.assert_close(batched[:1], alone)
+
+
+def test_reorder_selects_every_tensor_along_the_batch():
+    model = build_seq2seq(tiny_config(attention="bahdanau"), VOCAB, VOCAB).eval()
+    src, src_lengths = padded_batch([3, 5, 2])
+    state = model.encode(src, src_lengths)
+    index = torch.tensor([2, 2, 0])
+    picked = model.reorder(state, index)
+    for before, after in zip(state, picked):
+        if isinstance(before, torch.Tensor):
+            torch.testing.assert_close(after, before[index])
+
+
+def test_tied_embeddings_share_one_parameter():
+    model = build_seq2seq(tiny_config(tie_embeddings=True), VOCAB, VOCAB)
+    assert model.generator.weight is model.decoder.embedding.weight
