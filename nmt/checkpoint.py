@@ -41,6 +41,9 @@ TOKENIZER_DIR = "tokenizer"
 LIGHTNING_DIR = "lightning"
 LAST_CHECKPOINT = "last.ckpt"
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call write(temporary path) in path's folder, then rename it over path."""
@@ -49,6 +52,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(handle)
     try:
         write(Path(temporary))
+        os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes files private; keep the usual mode
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

@@ -128,6 +128,8 @@ def _read_lines(path: Path) -> list[str]:
 def _configure_logging(verbose: bool) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    for old in list(logger.handlers):  # main() may run more than once in a process (tests)
+        logger.removeHandler(old)
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False

@@ -146,7 +146,11 @@ class LitSeq2Seq(L.LightningModule):
             )
             return {
                 "optimizer": optimizer,
-                "lr_scheduler": {"scheduler": scheduler, "monitor": "val/bleu", "interval": "epoch"},
+                # strict=False: an epoch cut short by a time budget may end before any validation
+                "lr_scheduler": {
+                    "scheduler": scheduler, "monitor": "val/bleu", "interval": "epoch",
+                    "strict": False,
+                },
             }
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, inverse_sqrt_schedule(self.optim.warmup_steps)
