@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     source = train.add_mutually_exclusive_group(required=True)
     source.add_argument("-c", "--config", help="recipe name or YAML file")
-    source.add_argument("--resume", metavar="DIR", help="continue the run in this checkpoint directory")
+    source.add_argument(
+        "--resume", metavar="DIR", help="continue the run in this checkpoint directory"
+    )
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. optim.lr=0.0005")
     train.set_defaults(command=_train)
 
@@ -54,8 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(command=_demo)
 
     translate = commands.add_parser("translate", help="translate text with a trained model")
-    translate.add_argument("-m", "--model", required=True, metavar="DIR", help="checkpoint directory")
-    translate.add_argument("-i", "--input", help="input file, one sentence per line (default: stdin)")
+    translate.add_argument(
+        "-m", "--model", required=True, metavar="DIR", help="checkpoint directory"
+    )
+    translate.add_argument(
+        "-i", "--input", help="input file, one sentence per line (default: stdin)"
+    )
     translate.add_argument("-o", "--output", help="output file (default: stdout)")
     translate.add_argument("--batch-size", type=int, default=64, help="sentences per batch")
     translate.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")

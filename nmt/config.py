@@ -94,11 +94,11 @@ class TrainerConfig:
     max_steps: int = -1
     max_minutes: float | None = None  # wall-clock budget
     accelerator: str = "auto"
-    devices: Union[int, str] = "auto"
+    devices: int | str = "auto"
     strategy: str = "auto"
     precision: Literal["32-true", "32", "bf16-mixed", "16-mixed"] = "32-true"
     gradient_clip_val: float | None = 5.0
-    val_check_interval: Union[int, float] = 1.0  # fraction of an epoch, or a number of batches
+    val_check_interval: int | float = 1.0  # fraction of an epoch, or a number of batches
     log_every_n_steps: int = 50
     early_stopping_patience: int | None = None  # validations without BLEU gain before stopping
     bleu_max_length_a: float = 1.5  # greedy validation output: at most a * source length + b
@@ -157,7 +157,9 @@ def load_config(name_or_path: str | None, overrides: typing.Sequence[str] = ()) 
         except yaml.YAMLError as error:
             raise NmtError(f"{path}: not valid YAML: {error}") from None
         if not isinstance(raw, dict):
-            raise NmtError(f"{path}: a config must be a mapping of sections, got {type(raw).__name__}")
+            raise NmtError(
+                f"{path}: a config must be a mapping of sections, got {type(raw).__name__}"
+            )
     for override in overrides:
         apply_override(raw, override)
     return build_dataclass(Config, raw, source)

@@ -12,8 +12,16 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
 from nmt.checkpoint import (
-    CONFIG_FILE, LAST_CHECKPOINT, LIGHTNING_DIR, METADATA_FILE, TOKENIZER_DIR, AtomicCheckpointIO,
-    ExportBestWeights, initial_metadata, read_metadata, write_json,
+    CONFIG_FILE,
+    LAST_CHECKPOINT,
+    LIGHTNING_DIR,
+    METADATA_FILE,
+    TOKENIZER_DIR,
+    AtomicCheckpointIO,
+    ExportBestWeights,
+    initial_metadata,
+    read_metadata,
+    write_json,
 )  # fmt: skip
 from nmt.config import Config, TrainerConfig, load_config, save_config
 from nmt.data.datamodule import TranslationDataModule
@@ -60,18 +68,31 @@ def _fit(config: Config, run_dir: Path, resume_from: Path | None) -> Path:
     tokenizer = datamodule.tokenizer
     model = build_seq2seq(config.model, tokenizer.src_vocab_size, tokenizer.tgt_vocab_size)
     module = LitSeq2Seq(
-        model, config.optim, tokenizer.decode_tgt, datamodule.validation_references,
-        config.trainer.bleu_max_length_a, config.trainer.bleu_max_length_b,
+        model,
+        config.optim,
+        tokenizer.decode_tgt,
+        datamodule.validation_references,
+        config.trainer.bleu_max_length_a,
+        config.trainer.bleu_max_length_b,
     )
     save_config(config, run_dir / CONFIG_FILE)
     if not (run_dir / METADATA_FILE).is_file():
         write_json(run_dir / METADATA_FILE, initial_metadata(tokenizer, model))
-    logger.info("model: %s parameters; run directory %s", f"{sum(p.numel() for p in model.parameters()):,}", run_dir)
+    logger.info(
+        "model: %s parameters; run directory %s",
+        f"{sum(p.numel() for p in model.parameters()):,}",
+        run_dir,
+    )
     trainer = build_trainer(config.trainer, run_dir)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*`srun` command is available.*")
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    if trainer.interrupted:
+        logger.warning(
+            "training interrupted; continue from the last validation with "
+            "`nmt train --resume %s`", run_dir,
+        )  # fmt: skip
     best = read_metadata(run_dir).get("best") or {}
     logger.info("best validation BLEU %s at step %s; checkpoint: %s",
                 best.get("val_bleu"), best.get("step"), run_dir)  # fmt: skip
@@ -81,8 +102,13 @@ def _fit(config: Config, run_dir: Path, resume_from: Path | None) -> Path:
 def build_trainer(config: TrainerConfig, run_dir: Path) -> L.Trainer:
     callbacks: list[L.Callback] = [
         ModelCheckpoint(
-            dirpath=run_dir / LIGHTNING_DIR, filename="best", monitor="val/bleu", mode="max",
-            save_top_k=1, save_last=True, auto_insert_metric_name=False,
+            dirpath=run_dir / LIGHTNING_DIR,
+            filename="best",
+            monitor="val/bleu",
+            mode="max",
+            save_top_k=1,
+            save_last=True,
+            auto_insert_metric_name=False,
         ),
         ExportBestWeights(run_dir),
     ]

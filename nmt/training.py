@@ -106,8 +106,14 @@ class LitSeq2Seq(L.LightningModule):
             dtype=torch.float64,
         )
         found = greedy_search(
-            self.model, batch.src, batch.src_lengths, BOS_ID, EOS_ID, PAD_ID,
-            self.max_length_a, self.max_length_b,
+            self.model,
+            batch.src,
+            batch.src_lengths,
+            BOS_ID,
+            EOS_ID,
+            PAD_ID,
+            self.max_length_a,
+            self.max_length_b,
         )
         texts = self.detokenize(found.tokens.tolist())
         self._val_hypotheses.extend(zip(batch.index.tolist(), texts))
@@ -134,28 +140,38 @@ class LitSeq2Seq(L.LightningModule):
     def configure_optimizers(self):
         optimizer_class = torch.optim.AdamW if self.optim.optimizer == "adamw" else torch.optim.Adam
         optimizer = optimizer_class(
-            self.parameters(), lr=self.optim.lr, betas=tuple(self.optim.betas),
+            self.parameters(),
+            lr=self.optim.lr,
+            betas=tuple(self.optim.betas),
             weight_decay=self.optim.weight_decay,
         )
         if self.optim.schedule == "constant":
             return optimizer
         if self.optim.schedule == "plateau":
             scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, mode="max", factor=self.optim.plateau_factor,
-                patience=self.optim.plateau_patience, min_lr=self.optim.min_lr,
+                optimizer,
+                mode="max",
+                factor=self.optim.plateau_factor,
+                patience=self.optim.plateau_patience,
+                min_lr=self.optim.min_lr,
             )
             return {
                 "optimizer": optimizer,
                 # strict=False: an epoch cut short by a time budget may end before any validation
                 "lr_scheduler": {
-                    "scheduler": scheduler, "monitor": "val/bleu", "interval": "epoch",
+                    "scheduler": scheduler,
+                    "monitor": "val/bleu",
+                    "interval": "epoch",
                     "strict": False,
                 },
             }
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, inverse_sqrt_schedule(self.optim.warmup_steps)
         )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
 
 def inverse_sqrt_schedule(warmup_steps: int) -> Callable[[int], float]:
@@ -201,4 +217,6 @@ class TokenRate:
         if not self._history:
             return None
         seconds = sum(h[0] for h in self._history)
-        return Rate(sum(h[1] for h in self._history) / seconds, sum(h[2] for h in self._history) / seconds)
+        return Rate(
+            sum(h[1] for h in self._history) / seconds, sum(h[2] for h in self._history) / seconds
+        )

@@ -22,7 +22,7 @@ class Translator:
         self.device = torch.device(device)
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str | torch.device = "cpu") -> "Translator":
+    def load(cls, run_dir: str | Path, device: str | torch.device = "cpu") -> Translator:
         return cls(load_model_dir(run_dir, device), device)
 
     def translate(self, sentences: Sequence[str], batch_size: int = 64) -> list[str]:
@@ -38,8 +38,14 @@ class Translator:
             for row, i in enumerate(chunk):
                 src[row, : len(ids[i])] = torch.tensor(ids[i])
             found = greedy_search(
-                self.model, src.to(self.device), src_lengths.to(self.device), BOS_ID, EOS_ID,
-                PAD_ID, trainer.bleu_max_length_a, trainer.bleu_max_length_b,
+                self.model,
+                src.to(self.device),
+                src_lengths.to(self.device),
+                BOS_ID,
+                EOS_ID,
+                PAD_ID,
+                trainer.bleu_max_length_a,
+                trainer.bleu_max_length_b,
             )
             for i, text in zip(chunk, self.tokenizer.decode_tgt(found.tokens.tolist())):
                 outputs[i] = text

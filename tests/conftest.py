@@ -49,7 +49,9 @@ def reverse_task(tmp_path_factory) -> Path:
     from nmt.data.synthetic import write_task_splits
 
     folder = tmp_path_factory.mktemp("reverse")
-    return write_task_splits("reverse", folder, {"train": 3000, "validation": 100, "test": 100}, seed=1)
+    return write_task_splits(
+        "reverse", folder, {"train": 3000, "validation": 100, "test": 100}, seed=1
+    )
 
 
 @pytest.fixture(scope="session")

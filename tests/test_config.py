@@ -7,7 +7,9 @@ from nmt.errors import NmtError
 
 
 def test_packaged_recipes_load_and_overrides_apply():
-    assert {"demo", "multi30k_en_de_attention", "multi30k_en_de_no_attention"} <= set(recipe_names())
+    assert {"demo", "multi30k_en_de_attention", "multi30k_en_de_no_attention"} <= set(
+        recipe_names()
+    )
     config = load_config(
         "multi30k_en_de_attention",
         ["model.attention=luong", "trainer.max_epochs=5", "optim.lr=5e-4", "trainer.devices=2"],

@@ -10,7 +10,7 @@ from nmt.data.corpus import CleaningStats, clean_corpus, load_parallel_corpus
 from nmt.errors import NmtError
 
 EN = ['He said "hello" .', "The café is open .", "Where is the street ?"]
-DE = ['Er sagte „hallo“ .', 'Das Café ist "offen" .', "Wo ist die Straße ?"]
+DE = ["Er sagte „hallo“ .", 'Das Café ist "offen" .', "Wo ist die Straße ?"]
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -189,10 +189,13 @@ def test_hub_path_on_a_local_folder_in_both_layouts(tmp_path, nested):
 
 def test_hub_split_files_map_back_to_hub_split_names(tmp_path):
     hub_dir = tmp_path / "hub"
-    write(hub_dir / "README.md", (
-        "---\nconfigs:\n- config_name: default\n  data_files:\n"
-        "  - split: train\n    path: train.csv\n  - split: test2016\n    path: news.csv\n---\n"
-    ))
+    write(
+        hub_dir / "README.md",
+        (
+            "---\nconfigs:\n- config_name: default\n  data_files:\n"
+            "  - split: train\n    path: train.csv\n  - split: test2016\n    path: news.csv\n---\n"
+        ),
+    )
     write(hub_dir / "train.csv", 'en,de\n"Hello, world .","Hallo, Welt ."\n')
     write(hub_dir / "news.csv", "en,de\nThe café .,Das Café .\n")
 
@@ -220,10 +223,12 @@ def test_clean_corpus_counts_each_drop_reason_and_spares_validation():
         "src": ["  a b  ", "", "a b", "one two three four five six", "a", "a", "a b c d e"],
         "tgt": ["x y", "x", "   ", "x", "w x y z", "x y z", "v w x y z"],
     }
-    corpus = datasets.DatasetDict({
-        "train": datasets.Dataset.from_dict(pairs),
-        "validation": datasets.Dataset.from_dict(pairs),
-    })
+    corpus = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict(pairs),
+            "validation": datasets.Dataset.from_dict(pairs),
+        }
+    )
 
     cleaned, stats = clean_corpus(corpus, max_length=5, max_ratio=3.0)
 
@@ -246,11 +251,13 @@ def test_clean_corpus_counts_each_drop_reason_and_spares_validation():
 
 
 def test_clean_corpus_without_limits_drops_only_empty_pairs():
-    corpus = datasets.DatasetDict({
-        "train": datasets.Dataset.from_dict(
-            {"src": ["a", " ", "a b c d"], "tgt": ["w x y z", "x", "y"]}
-        )
-    })
+    corpus = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict(
+                {"src": ["a", " ", "a b c d"], "tgt": ["w x y z", "x", "y"]}
+            )
+        }
+    )
 
     cleaned, stats = clean_corpus(corpus, max_length=None, max_ratio=None)
 

@@ -5,17 +5,19 @@ import torch
 
 from nmt.config import ModelConfig
 from nmt.models.attention import ATTENTIONS
-from nmt.models.builder import build_seq2seq
-from nmt.models.recurrent import build_rnn
+from nmt.models.builder import build_embedding, build_seq2seq
 from nmt.models.encoder import RecurrentEncoder
-from nmt.models.builder import build_embedding
+from nmt.models.recurrent import build_rnn
 
 VOCAB = 13
 
 
 def tiny_config(**overrides) -> ModelConfig:
     sizes = dict(
-        embedding_size=8, encoder_hidden_size=6, decoder_hidden_size=12, dropout=0.0,
+        embedding_size=8,
+        encoder_hidden_size=6,
+        decoder_hidden_size=12,
+        dropout=0.0,
         attention_size=7,
     )
     return ModelConfig(**{**sizes, **overrides})

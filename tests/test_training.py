@@ -41,7 +41,10 @@ def test_attention_model_learns_to_reverse(reversal_run, reverse_task):
 
 def test_model_without_attention_learns_to_spell(spelling_task, tmp_path):
     config = tiny_config(
-        spelling_task, tmp_path, "model.attention=none", "trainer.max_epochs=30",
+        spelling_task,
+        tmp_path,
+        "model.attention=none",
+        "trainer.max_epochs=30",
         "data.batch_tokens=200",
     )
     run_dir = train(config)
@@ -89,9 +92,13 @@ def test_label_smoothing_matches_torch():
     torch.manual_seed(0)
     logits, target = torch.randn(7, 11), torch.randint(0, 11, (7,))
     loss, nll = smoothed_cross_entropy(logits, target, 0.1)
-    expected = torch.nn.functional.cross_entropy(logits, target, label_smoothing=0.1, reduction="sum")
+    expected = torch.nn.functional.cross_entropy(
+        logits, target, label_smoothing=0.1, reduction="sum"
+    )
     torch.testing.assert_close(loss, expected)
-    torch.testing.assert_close(nll, torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
+    torch.testing.assert_close(
+        nll, torch.nn.functional.cross_entropy(logits, target, reduction="sum")
+    )
 
 
 def test_inverse_sqrt_schedule_warms_up_then_decays():

@@ -104,8 +104,9 @@ def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
             yield number, text
 
 
-def _load_files(builder: str, files: Mapping[str, Path], cache_dir: str | None,
-                encoding: str = "utf-8") -> datasets.DatasetDict:
+def _load_files(
+    builder: str, files: Mapping[str, Path], cache_dir: str | None, encoding: str = "utf-8"
+) -> datasets.DatasetDict:
     """Run a packaged `datasets` builder on checked local files, one file per split."""
     data_files = {split: str(path) for split, path in files.items()}
     try:
@@ -117,8 +118,9 @@ def _load_files(builder: str, files: Mapping[str, Path], cache_dir: str | None,
         raise NmtError(f"datasets could not read {paths}: {error}") from error
 
 
-def _load_text(directory: Path, stems: Mapping[str, str], src_lang: str, tgt_lang: str,
-               cache_dir: str | None) -> datasets.DatasetDict:
+def _load_text(
+    directory: Path, stems: Mapping[str, str], src_lang: str, tgt_lang: str, cache_dir: str | None
+) -> datasets.DatasetDict:
     """Load `{stem}.{src_lang}` / `{stem}.{tgt_lang}` line pairs; empty lines stay rows."""
     files = _find_split_files(directory, stems, (src_lang, tgt_lang))
     for src_path, tgt_path in files.values():
@@ -134,14 +136,18 @@ def _load_text(directory: Path, stems: Mapping[str, str], src_lang: str, tgt_lan
     # utf-8-sig drops a leading BOM, as _read_lines does
     src_corpus = _load_files("text", src_files, cache_dir, encoding="utf-8-sig")
     tgt_corpus = _load_files("text", tgt_files, cache_dir, encoding="utf-8-sig")
-    return datasets.DatasetDict({
-        split: datasets.concatenate_datasets(
-            [src_corpus[split].rename_column("text", "src"),
-             tgt_corpus[split].rename_column("text", "tgt")],
-            axis=1,
-        )
-        for split in files
-    })
+    return datasets.DatasetDict(
+        {
+            split: datasets.concatenate_datasets(
+                [
+                    src_corpus[split].rename_column("text", "src"),
+                    tgt_corpus[split].rename_column("text", "tgt"),
+                ],
+                axis=1,
+            )
+            for split in files
+        }
+    )
 
 
 def _count_lines(path: Path) -> int:
@@ -152,8 +158,9 @@ def _count_lines(path: Path) -> int:
     return count
 
 
-def _load_tsv(directory: Path, stems: Mapping[str, str], src_lang: str, tgt_lang: str,
-              cache_dir: str | None) -> datasets.DatasetDict:
+def _load_tsv(
+    directory: Path, stems: Mapping[str, str], src_lang: str, tgt_lang: str, cache_dir: str | None
+) -> datasets.DatasetDict:
     """Load `{stem}.tsv` lines `src<TAB>tgt`. No quoting, so quotes are ordinary characters."""
     found = _find_split_files(directory, stems, ["tsv"])
     files = {split: paths[0] for split, paths in found.items()}
@@ -194,18 +201,21 @@ def _split_tsv_fields(batch: dict[str, list]) -> dict[str, list[str]]:
     return {"src": [src for src, _ in fields], "tgt": [tgt for _, tgt in fields]}
 
 
-def _load_jsonl(directory: Path, stems: Mapping[str, str], src_lang: str, tgt_lang: str,
-                cache_dir: str | None) -> datasets.DatasetDict:
+def _load_jsonl(
+    directory: Path, stems: Mapping[str, str], src_lang: str, tgt_lang: str, cache_dir: str | None
+) -> datasets.DatasetDict:
     """Load `{stem}.jsonl`: `{"en": .., "de": ..}` or `{"translation": {"en": .., "de": ..}}`."""
     found = _find_split_files(directory, stems, ["jsonl"])
     files = {split: paths[0] for split, paths in found.items()}
     for path in files.values():
         _check_jsonl(path, src_lang, tgt_lang)
     records = _load_files("json", files, cache_dir)
-    return datasets.DatasetDict({
-        split: _to_pairs(dataset, src_lang, tgt_lang, source=str(files[split]))
-        for split, dataset in records.items()
-    })
+    return datasets.DatasetDict(
+        {
+            split: _to_pairs(dataset, src_lang, tgt_lang, source=str(files[split]))
+            for split, dataset in records.items()
+        }
+    )
 
 
 def _check_jsonl(path: Path, src_lang: str, tgt_lang: str) -> None:
@@ -225,7 +235,7 @@ def _check_jsonl(path: Path, src_lang: str, tgt_lang: str) -> None:
         layout = "translation" if "translation" in record else "flat"
         first_layout = first_layout or layout
         if layout != first_layout:
-            raise NmtError(f"{path}:{number}: mixes flat and \"translation\" records")
+            raise NmtError(f'{path}:{number}: mixes flat and "translation" records')
         sentences = record["translation"] if layout == "translation" else record
         for lang in (src_lang, tgt_lang):
             if not isinstance(sentences, dict) or not isinstance(sentences.get(lang), str):
@@ -235,8 +245,14 @@ def _check_jsonl(path: Path, src_lang: str, tgt_lang: str) -> None:
         raise NmtError(f"{path} holds no sentence pairs")
 
 
-def _load_hub(name: str, hub_config: str | None, stems: Mapping[str, str], src_lang: str,
-              tgt_lang: str, cache_dir: str | None) -> datasets.DatasetDict:
+def _load_hub(
+    name: str,
+    hub_config: str | None,
+    stems: Mapping[str, str],
+    src_lang: str,
+    tgt_lang: str,
+    cache_dir: str | None,
+) -> datasets.DatasetDict:
     """Load a hub dataset (or a local folder of data files) and pick out the language pair."""
     try:
         loaded = datasets.load_dataset(name, hub_config, cache_dir=cache_dir)
@@ -257,8 +273,9 @@ def _load_hub(name: str, hub_config: str | None, stems: Mapping[str, str], src_l
     return datasets.DatasetDict(corpus)
 
 
-def _to_pairs(dataset: datasets.Dataset, src_lang: str, tgt_lang: str,
-              source: str) -> datasets.Dataset:
+def _to_pairs(
+    dataset: datasets.Dataset, src_lang: str, tgt_lang: str, source: str
+) -> datasets.Dataset:
     """Turn flat language columns or a "translation" dict column into "src" and "tgt"."""
     translation = dataset.features.get("translation")
     if isinstance(translation, datasets.Translation):
@@ -280,8 +297,9 @@ def _to_pairs(dataset: datasets.Dataset, src_lang: str, tgt_lang: str,
     )
 
 
-def _extract_pairs(batch: dict[str, list], src_lang: str, tgt_lang: str,
-                   nested: bool) -> dict[str, list[str]]:
+def _extract_pairs(
+    batch: dict[str, list], src_lang: str, tgt_lang: str, nested: bool
+) -> dict[str, list[str]]:
     if nested:
         records = [record or {} for record in batch["translation"]]
         src = [record.get(src_lang) for record in records]
@@ -338,15 +356,21 @@ def clean_corpus(
         logger.info(
             "cleaned %s: kept %d of %d pairs; dropped %d with an empty side, "
             "%d over max_length %s, %d over max_ratio %s",
-            split, stats[split].kept, dataset.num_rows, stats[split].dropped_empty,
-            stats[split].dropped_too_long, limits["max_length"],
-            stats[split].dropped_ratio, limits["max_ratio"],
+            split,
+            stats[split].kept,
+            dataset.num_rows,
+            stats[split].dropped_empty,
+            stats[split].dropped_too_long,
+            limits["max_length"],
+            stats[split].dropped_ratio,
+            limits["max_ratio"],
         )
     return datasets.DatasetDict(cleaned), stats
 
 
-def _mark_drop_reasons(batch: dict[str, list], max_length: int | None,
-                       max_ratio: float | None) -> dict[str, list]:
+def _mark_drop_reasons(
+    batch: dict[str, list], max_length: int | None, max_ratio: float | None
+) -> dict[str, list]:
     src = [text.strip() for text in batch["src"]]
     tgt = [text.strip() for text in batch["tgt"]]
     reasons = [_drop_reason(s, t, max_length, max_ratio) for s, t in zip(src, tgt)]

@@ -60,7 +60,9 @@ class TranslationDataModule(L.LightningDataModule):
         encoded = encode_corpus(self._require_corpus(), self.tokenizer)
         for name, split in encoded.items():
             split = split.map(
-                lambda batch, indices: {"index": indices}, with_indices=True, batched=True,
+                lambda batch, indices: {"index": indices},
+                with_indices=True,
+                batched=True,
                 desc=f"indexing {name}",
             )
             self.lengths[name] = example_lengths(
@@ -77,12 +79,17 @@ class TranslationDataModule(L.LightningDataModule):
     def _loader(self, split: str, max_tokens: int, shuffle: bool) -> DataLoader:
         trainer = self.trainer
         sampler = TokenBatchSampler(
-            self.lengths[split], max_tokens, shuffle=shuffle, seed=self.seed,
+            self.lengths[split],
+            max_tokens,
+            shuffle=shuffle,
+            seed=self.seed,
             num_replicas=trainer.world_size if trainer else 1,
             rank=trainer.global_rank if trainer else 0,
         )
         return DataLoader(
-            self.encoded[split], batch_sampler=sampler, collate_fn=collate_translation,
+            self.encoded[split],
+            batch_sampler=sampler,
+            collate_fn=collate_translation,
             num_workers=self.data_config.num_workers,
             persistent_workers=self.data_config.num_workers > 0,
         )
@@ -90,8 +97,12 @@ class TranslationDataModule(L.LightningDataModule):
     def _load_corpus(self) -> datasets.DatasetDict:
         config = self.data_config
         corpus = load_parallel_corpus(
-            config.format, config.path, config.src_lang, config.tgt_lang,
-            split_files=config.splits, hub_config=config.hub_config,
+            config.format,
+            config.path,
+            config.src_lang,
+            config.tgt_lang,
+            split_files=config.splits,
+            hub_config=config.hub_config,
         )
         corpus, stats = clean_corpus(corpus, config.max_length, config.max_ratio)
         if "validation" not in corpus:
@@ -103,7 +114,9 @@ class TranslationDataModule(L.LightningDataModule):
             corpus["train"], corpus["validation"] = held_out["train"], held_out["test"]
             logger.info("no validation split: held out %d training pairs for validation", size)
         if corpus["train"].num_rows == 0:
-            raise NmtError(f"{config.path}: no training pairs left after cleaning ({stats['train']})")
+            raise NmtError(
+                f"{config.path}: no training pairs left after cleaning ({stats['train']})"
+            )
         return corpus
 
     def _train_or_load_tokenizer(self) -> SubwordTokenizer:
@@ -116,13 +129,18 @@ class TranslationDataModule(L.LightningDataModule):
             time.sleep(1)
             return SubwordTokenizer.load(self.tokenizer_dir)
         train = self._require_corpus()["train"]
-        logger.info("training sentencepiece (%s, %d pieces%s) on %d pairs", config.model_type,
-                    config.vocab_size, ", joint" if config.joint else "", train.num_rows)  # fmt: skip
+        kind = f"{config.model_type}, {config.vocab_size} pieces{', joint' if config.joint else ''}"
+        logger.info("training sentencepiece (%s) on %d pairs", kind, train.num_rows)
         staging = self.tokenizer_dir.with_name(self.tokenizer_dir.name + ".tmp")
         tokenizer = SubwordTokenizer.train(
-            train["src"], train["tgt"], staging, vocab_size=config.vocab_size,
-            model_type=config.model_type, joint=config.joint,
-            character_coverage=config.character_coverage, seed=self.seed,
+            train["src"],
+            train["tgt"],
+            staging,
+            vocab_size=config.vocab_size,
+            model_type=config.model_type,
+            joint=config.joint,
+            character_coverage=config.character_coverage,
+            seed=self.seed,
         )
         staging.rename(self.tokenizer_dir)  # appears whole, never half-written
         return tokenizer

@@ -43,7 +43,9 @@ class AdditiveAttention(nn.Module):
     def forward(
         self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
     ) -> AttentionOutput:
-        hidden = torch.tanh(self.query_proj(query)[:, :, None, :] + keys[:, None, :, :])  # [B,T,S,A]
+        hidden = torch.tanh(
+            self.query_proj(query)[:, :, None, :] + keys[:, None, :, :]
+        )  # [B,T,S,A]
         return _attend(self.energy(hidden).squeeze(-1), values, mask)
 
 

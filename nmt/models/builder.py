@@ -34,13 +34,19 @@ def build_seq2seq(config: ModelConfig, src_vocab_size: int, tgt_vocab_size: int)
     encoder = RecurrentEncoder(
         build_embedding(src_vocab_size, config.embedding_size),
         build_rnn(
-            config.cell, config.embedding_size, config.encoder_hidden_size, config.encoder_layers,
-            config.dropout, config.bidirectional,
+            config.cell,
+            config.embedding_size,
+            config.encoder_hidden_size,
+            config.encoder_layers,
+            config.dropout,
+            config.bidirectional,
         ),
         config.dropout,
     )
     bridge = Bridge(
-        encoder.output_size, config.decoder_hidden_size, config.decoder_layers,
+        encoder.output_size,
+        config.decoder_hidden_size,
+        config.decoder_layers,
         lstm=config.cell == "lstm",
     )
     tgt_embedding = build_embedding(tgt_vocab_size, config.embedding_size)

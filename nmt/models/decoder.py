@@ -41,7 +41,11 @@ class FixedContextDecoder(nn.Module):
     layer's final state — enters every step's input and every output."""
 
     def __init__(
-        self, embedding: nn.Embedding, rnn: nn.RNNBase, context_size: int, output_size: int,
+        self,
+        embedding: nn.Embedding,
+        rnn: nn.RNNBase,
+        context_size: int,
+        output_size: int,
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
@@ -97,8 +101,14 @@ class AttentionDecoder(nn.Module):
     """
 
     def __init__(
-        self, embedding: nn.Embedding, rnn: nn.RNNBase, attention: nn.Module, memory_size: int,
-        output_size: int, input_feeding: bool, dropout: float = 0.0,
+        self,
+        embedding: nn.Embedding,
+        rnn: nn.RNNBase,
+        attention: nn.Module,
+        memory_size: int,
+        output_size: int,
+        input_feeding: bool,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.embedding = embedding

@@ -65,7 +65,9 @@ class Bridge(nn.Module):
     encoder layer initialises every decoder layer.
     """
 
-    def __init__(self, encoder_size: int, decoder_size: int, decoder_layers: int, lstm: bool) -> None:
+    def __init__(
+        self, encoder_size: int, decoder_size: int, decoder_layers: int, lstm: bool
+    ) -> None:
         super().__init__()
         self.decoder_layers = decoder_layers
         self.hidden_proj = nn.Linear(encoder_size, decoder_size)
