@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 import nmt
@@ -93,6 +94,22 @@ def initial_metadata(tokenizer: SubwordTokenizer, model: Seq2Seq) -> dict[str, A
         "parameters": sum(p.numel() for p in model.parameters()),
         "best": None,
     }
+
+
+class LatestCheckpoint(ModelCheckpoint):
+    """`last.ckpt`: the whole training state after every validation and when training ends,
+    whatever the score (Lightning's own `save_last` only follows saves of the best checkpoint,
+    so it goes stale once validation BLEU stops improving)."""
+
+    def __init__(self, dirpath: Path) -> None:
+        super().__init__(
+            dirpath=dirpath, filename=LAST_CHECKPOINT.removesuffix(".ckpt"), monitor=None,
+            save_top_k=1, enable_version_counter=False,
+        )  # fmt: skip
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.global_step != self._last_global_step_saved:  # stopped between validations
+            self._save_topk_checkpoint(trainer, self._monitor_candidates(trainer))
 
 
 class ExportBestWeights(L.Callback):

@@ -55,17 +55,77 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. trainer.max_epochs=5")
     demo.set_defaults(command=_demo)
 
-    translate = commands.add_parser("translate", help="translate text with a trained model")
+    translate = commands.add_parser(
+        "translate", help="translate text with a trained model",
+        description="Translate one sentence per line. Reads -i FILE or standard input (typed "
+        "lines are translated as you enter them) and writes -o FILE or standard output, one "
+        "line per input line.",
+    )  # fmt: skip
     translate.add_argument(
         "-m", "--model", required=True, metavar="DIR", help="checkpoint directory"
     )
+    translate.add_argument("-i", "--input", help="input file (default: standard input)")
     translate.add_argument(
-        "-i", "--input", help="input file, one sentence per line (default: stdin)"
+        "-o", "--output", help="output file, written atomically (default: stdout)"
     )
-    translate.add_argument("-o", "--output", help="output file (default: stdout)")
+    translate.add_argument("--beam", type=int, default=5, help="beam size; 1 = greedy (default 5)")
+    translate.add_argument(
+        "--length-penalty", type=float, default=1.0, help="GNMT alpha; 0 = none (default 1.0)"
+    )
+    translate.add_argument(
+        "--n-best", type=int, default=1,
+        help="hypotheses per line; above 1 the output is TSV: line index, score, text",
+    )  # fmt: skip
+    translate.add_argument("--max-length-a", type=float, default=1.5, help="output <= a*src+b")
+    translate.add_argument("--max-length-b", type=int, default=10)
     translate.add_argument("--batch-size", type=int, default=64, help="sentences per batch")
+    translate.add_argument("--batch-tokens", type=int, default=None, help="source tokens per batch")
     translate.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    translate.add_argument(
+        "--interactive", action="store_true",
+        help="translate each line as soon as it is read (the default when stdin is a terminal)",
+    )  # fmt: skip
     translate.set_defaults(command=_translate)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="score translations: sacrebleu BLEU, chrF, TER and a report",
+        description="Score a file of translations (--hyp) or a model's translations of --src "
+        "(-m) against one or more reference files with sacrebleu BLEU, chrF and TER (with "
+        "signatures) and lowercased BLEU; --report DIR adds BLEU by length, attention heatmaps "
+        "and best/worst sentences; --compare runs paired bootstrap resampling against a baseline.",
+    )  # fmt: skip
+    system = evaluate.add_mutually_exclusive_group(required=True)
+    system.add_argument("--hyp", metavar="FILE", help="translations, one per reference line")
+    system.add_argument("-m", "--model", metavar="DIR", help="checkpoint: translate --src first")
+    evaluate.add_argument("--src", metavar="FILE", help="source (needed with -m; with --hyp, "
+                          "length buckets use it instead of the first reference)")  # fmt: skip
+    evaluate.add_argument("--ref", nargs="+", required=True, metavar="FILE", help="references")
+    evaluate.add_argument("--report", metavar="DIR", help="write report.json, report.md, PNGs")
+    evaluate.add_argument("--compare", metavar="HYP2", help="baseline translations to test against")
+    evaluate.add_argument(
+        "--bootstrap", type=int, default=1000, metavar="N", help="--compare resamples (1000)"
+    )
+    evaluate.add_argument("--beam", type=int, default=5, help="with -m: beam size (default 5)")
+    evaluate.add_argument(
+        "--length-penalty", type=float, default=1.0, help="with -m: GNMT alpha (default 1.0)"
+    )
+    evaluate.add_argument(
+        "--heatmaps", type=int, default=3, metavar="N", help="with -m: attention plots (3)"
+    )
+    evaluate.add_argument("--batch-size", type=int, default=64, help="with -m: sentences per batch")
+    evaluate.add_argument("--device", default="cpu", help="with -m: cpu, cuda, cuda:1, ...")
+    evaluate.set_defaults(command=_evaluate)
+
+    average = commands.add_parser(
+        "average", help="average the weights of a run's last checkpoints into a new directory",
+        description="Average the model weights of the last N step checkpoints of a run "
+        "(RUN/lightning/step-*.ckpt, see trainer.keep_last_checkpoints) into a new checkpoint "
+        "directory that `nmt translate -m` can use.",
+    )  # fmt: skip
+    average.add_argument("run_dir", metavar="RUN_DIR", help="checkpoint directory of a run")
+    average.add_argument("--last", type=int, required=True, metavar="N", help="how many")
+    average.add_argument("-o", "--output", required=True, metavar="DIR", help="new directory")
+    average.set_defaults(command=_average)
     return parser
 
 
@@ -98,19 +158,87 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _translate(args: argparse.Namespace) -> int:
     from nmt.checkpoint import atomic_write
+    from nmt.search import SearchOptions
     from nmt.translate import Translator
 
+    try:
+        options = SearchOptions(
+            beam_size=args.beam, n_best=args.n_best, length_penalty=args.length_penalty,
+            max_length_a=args.max_length_a, max_length_b=args.max_length_b,
+        )  # fmt: skip
+    except ValueError as error:
+        raise NmtError(f"--beam/--n-best: {error}") from None
     translator = Translator.load(args.model, args.device)
-    if args.input:
-        lines = _read_lines(Path(args.input))
-    else:
-        lines = [line.rstrip("\n") for line in sys.stdin]
-    translations = translator.translate(lines, batch_size=args.batch_size)
-    text = "".join(f"{line}\n" for line in translations)
+    if args.input is None and (args.interactive or sys.stdin.isatty()):
+        for line in sys.stdin:
+            found = translator.translate_nbest([line.rstrip("\n")], options)
+            sys.stdout.write(_format_translations(found, args.n_best, first_index=0))
+            sys.stdout.flush()
+        return 0
+    lines = _read_lines(Path(args.input)) if args.input else sys.stdin.read().splitlines()
+    found = _translate_with_progress(translator, lines, options, args)
+    text = _format_translations(found, args.n_best)
     if args.output:
         atomic_write(Path(args.output), lambda tmp: tmp.write_text(text, encoding="utf-8"))
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _translate_with_progress(translator, lines: list[str], options, args: argparse.Namespace):
+    """Batched translation; a progress bar on stderr when the output goes to a file."""
+    from tqdm import tqdm
+
+    with tqdm(total=len(lines), unit="sent", disable=not args.output, file=sys.stderr) as bar:
+        return translator.translate_nbest(
+            lines, options, args.batch_size, args.batch_tokens, on_batch=bar.update
+        )
+
+
+def _format_translations(found, n_best: int, first_index: int = 0) -> str:
+    """One line per input; with n_best > 1, n lines per input as TSV: index, score, text."""
+    if n_best == 1:
+        return "".join(f"{hyps[0].text if hyps else ''}\n" for hyps in found)
+    rows = []
+    for index, hypotheses in enumerate(found, start=first_index):
+        rows.extend(f"{index}\t{h.score:.4f}\t{h.text}\n" for h in hypotheses)
+        if not hypotheses:
+            rows.append(f"{index}\t0.0000\t\n")
+    return "".join(rows)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from nmt.evaluate import evaluate_files, evaluate_model
+    from nmt.report import format_summary
+    from nmt.search import SearchOptions
+
+    if args.model is None:
+        report = evaluate_files(
+            args.hyp, args.ref, src_path=args.src, report_dir=args.report,
+            compare_path=args.compare, n_bootstrap=args.bootstrap,
+        )  # fmt: skip
+    elif args.src is None:
+        raise NmtError("evaluate -m DIR needs --src FILE, the sentences to translate")
+    else:
+        try:
+            options = SearchOptions(beam_size=args.beam, length_penalty=args.length_penalty)
+        except ValueError as error:
+            raise NmtError(f"--beam: {error}") from None
+        report = evaluate_model(
+            args.model, args.src, args.ref, options, report_dir=args.report,
+            compare_path=args.compare, device=args.device, batch_size=args.batch_size,
+            n_bootstrap=args.bootstrap, n_heatmaps=args.heatmaps,
+        )  # fmt: skip
+    print(format_summary(report))
+    if args.report:
+        print(f"report: {args.report}")
+    return 0
+
+
+def _average(args: argparse.Namespace) -> int:
+    from nmt.average import average_checkpoints
+
+    print(average_checkpoints(args.run_dir, args.last, args.output))
     return 0
 
 

@@ -101,6 +101,7 @@ class TrainerConfig:
     val_check_interval: int | float = 1.0  # fraction of an epoch, or a number of batches
     log_every_n_steps: int = 50
     early_stopping_patience: int | None = None  # validations without BLEU gain before stopping
+    keep_last_checkpoints: int = 5  # RUN/lightning/step-*.ckpt of the latest validations; 0: none
     bleu_max_length_a: float = 1.5  # greedy validation output: at most a * source length + b
     bleu_max_length_b: int = 10
     seed: int = 1234

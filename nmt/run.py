@@ -11,6 +11,7 @@ import lightning as L
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
+from nmt.average import KeepLastCheckpoints
 from nmt.checkpoint import (
     CONFIG_FILE,
     LAST_CHECKPOINT,
@@ -19,6 +20,7 @@ from nmt.checkpoint import (
     TOKENIZER_DIR,
     AtomicCheckpointIO,
     ExportBestWeights,
+    LatestCheckpoint,
     initial_metadata,
     read_metadata,
     write_json,
@@ -107,11 +109,13 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> L.Trainer:
             monitor="val/bleu",
             mode="max",
             save_top_k=1,
-            save_last=True,
             auto_insert_metric_name=False,
         ),
+        LatestCheckpoint(run_dir / LIGHTNING_DIR),
         ExportBestWeights(run_dir),
     ]
+    if config.keep_last_checkpoints != 0:  # RUN/lightning/step-*.ckpt for `nmt average`
+        callbacks.append(KeepLastCheckpoints(run_dir, config.keep_last_checkpoints))
     if config.early_stopping_patience is not None:
         callbacks.append(
             EarlyStopping("val/bleu", mode="max", patience=config.early_stopping_patience)

@@ -2,51 +2,127 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
 from nmt.checkpoint import LoadedModel, load_model_dir
-from nmt.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
-from nmt.search import greedy_search
+from nmt.search import SearchOptions, search
+
+logger = logging.getLogger(__name__)
+
+MAX_INPUT_TOKENS = 250  # longer inputs are cut (with a warning) rather than exhausting memory
+
+
+class Translation(NamedTuple):
+    """One output hypothesis for one input sentence, with what reports need."""
+
+    text: str  # detokenized
+    score: float  # length-normalised model score (what the n-best list is ranked by)
+    log_prob: float  # sum of token log-probabilities
+    src_pieces: list[str]  # source subwords the model read (EOS included)
+    tgt_pieces: list[str]  # output subwords (EOS included when produced)
+    attention: torch.Tensor | None  # [len(tgt_pieces), len(src_pieces)] for attentional models
 
 
 class Translator:
-    """Translates lists of sentences, batched by length, in the order given."""
+    """Translates lists of sentences in batches of similar length, returning them in input order."""
 
     def __init__(self, loaded: LoadedModel, device: str | torch.device = "cpu") -> None:
         self.model = loaded.model.to(device).eval()
         self.tokenizer = loaded.tokenizer
         self.config = loaded.config
+        self.metadata = loaded.metadata
         self.device = torch.device(device)
 
     @classmethod
     def load(cls, run_dir: str | Path, device: str | torch.device = "cpu") -> Translator:
         return cls(load_model_dir(run_dir, device), device)
 
-    def translate(self, sentences: Sequence[str], batch_size: int = 64) -> list[str]:
+    def translate(
+        self, sentences: Sequence[str], options: SearchOptions | None = None, batch_size: int = 64
+    ) -> list[str]:
         """One translation per sentence; an empty (or blank) sentence gives an empty line."""
-        outputs = [""] * len(sentences)
+        found = self.translate_nbest(sentences, options, batch_size)
+        return [hypotheses[0].text if hypotheses else "" for hypotheses in found]
+
+    def translate_nbest(
+        self,
+        sentences: Sequence[str],
+        options: SearchOptions | None = None,
+        batch_size: int = 64,
+        batch_tokens: int | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[list[Translation]]:
+        """`options.n_best` hypotheses per sentence, best first; [] for a blank sentence.
+
+        Sentences are sorted by length and batched (at most batch_size sentences and, if given,
+        batch_tokens padded source tokens), then returned in input order. on_batch(n) is told
+        after each batch how many sentences it held (for progress bars).
+        """
+        options = options or SearchOptions()
+        results: list[list[Translation]] = [[] for _ in sentences]
+        ids = self._encode(sentences)
+        for chunk in length_batches(ids, batch_size, batch_tokens):
+            src, src_lengths = self._pad(ids, chunk)
+            found = search(self.model, src, src_lengths, options)
+            for i, hypotheses in zip(chunk, found):
+                results[i] = [self._describe(ids[i], h) for h in hypotheses]
+            if on_batch is not None:
+                on_batch(len(chunk))
+        return results
+
+    def _encode(self, sentences: Sequence[str]) -> list[list[int]]:
+        """Source ids; blank sentences get none, over-long ones are cut with a warning."""
         ids = self.tokenizer.encode_src([s.strip() for s in sentences])
-        todo = sorted((i for i, s in enumerate(sentences) if s.strip()), key=lambda i: len(ids[i]))
-        trainer = self.config.trainer
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start : start + batch_size]
-            src_lengths = torch.tensor([len(ids[i]) for i in chunk])
-            src = torch.full((len(chunk), int(src_lengths.max())), PAD_ID, dtype=torch.long)
-            for row, i in enumerate(chunk):
-                src[row, : len(ids[i])] = torch.tensor(ids[i])
-            found = greedy_search(
-                self.model,
-                src.to(self.device),
-                src_lengths.to(self.device),
-                BOS_ID,
-                EOS_ID,
-                PAD_ID,
-                trainer.bleu_max_length_a,
-                trainer.bleu_max_length_b,
-            )
-            for i, text in zip(chunk, self.tokenizer.decode_tgt(found.tokens.tolist())):
-                outputs[i] = text
-        return outputs
+        for number, row in enumerate(ids, start=1):
+            if not sentences[number - 1].strip():
+                row.clear()
+            elif len(row) > MAX_INPUT_TOKENS:
+                logger.warning(
+                    "input line %d has %d subword tokens; translating its first %d",
+                    number, len(row), MAX_INPUT_TOKENS,
+                )  # fmt: skip
+                row[MAX_INPUT_TOKENS - 1 :] = [row[-1]]  # keep the final EOS
+        return ids
+
+    def _pad(self, ids: list[list[int]], chunk: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        from nmt.data.tokenizer import PAD_ID
+
+        src_lengths = torch.tensor([len(ids[i]) for i in chunk])
+        src = torch.full((len(chunk), int(src_lengths.max())), PAD_ID, dtype=torch.long)
+        for row, i in enumerate(chunk):
+            src[row, : len(ids[i])] = torch.tensor(ids[i])
+        return src.to(self.device), src_lengths.to(self.device)
+
+    def _describe(self, src_ids: list[int], hypothesis) -> Translation:
+        model = self.tokenizer.tgt_model
+        return Translation(
+            text=self.tokenizer.decode_tgt([hypothesis.tokens])[0],
+            score=hypothesis.score,
+            log_prob=hypothesis.log_prob,
+            src_pieces=[self.tokenizer.src_model.id_to_piece(i) for i in src_ids],
+            tgt_pieces=[model.id_to_piece(i) for i in hypothesis.tokens],
+            attention=hypothesis.attention,
+        )
+
+
+def length_batches(
+    ids: Sequence[Sequence[int]], batch_size: int, batch_tokens: int | None = None
+) -> Iterator[list[int]]:
+    """Indices of the non-empty rows, sorted by length and grouped so that a batch holds at most
+    batch_size rows and (if given) batch_tokens padded tokens."""
+    order = sorted((i for i, row in enumerate(ids) if row), key=lambda i: len(ids[i]))
+    batch: list[int] = []
+    for i in order:
+        too_many = len(batch) >= batch_size
+        too_wide = batch_tokens is not None and (len(batch) + 1) * len(ids[i]) > batch_tokens
+        if batch and (too_many or too_wide):
+            yield batch
+            batch = []
+        batch.append(i)
+    if batch:
+        yield batch

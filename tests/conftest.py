@@ -63,3 +63,15 @@ def spelling_task(tmp_path_factory) -> Path:
     write_pairs(folder, "validation", pairs[1000:1050])
     write_pairs(folder, "test", pairs[1050:])
     return folder
+
+
+@pytest.fixture(scope="session")
+def reversal_run(reverse_task, tmp_path_factory) -> Path:
+    """A small attention model trained to reverse symbol sequences (about 15 s)."""
+    from nmt.run import train
+
+    config = tiny_config(
+        reverse_task, tmp_path_factory.mktemp("runs"), "model.attention=luong",
+        "model.input_feeding=false", "trainer.max_epochs=15",
+    )  # fmt: skip
+    return train(config)

@@ -21,15 +21,6 @@ def read_split(folder: Path, split: str) -> tuple[list[str], list[str]]:
     )
 
 
-@pytest.fixture(scope="module")
-def reversal_run(reverse_task, tmp_path_factory) -> Path:
-    config = tiny_config(
-        reverse_task, tmp_path_factory.mktemp("runs"), "model.attention=luong",
-        "model.input_feeding=false", "trainer.max_epochs=15",
-    )  # fmt: skip
-    return train(config)
-
-
 def test_attention_model_learns_to_reverse(reversal_run, reverse_task):
     sources, references = read_split(reverse_task, "test")
     translations = Translator.load(reversal_run).translate(sources)
@@ -106,3 +97,20 @@ def test_inverse_sqrt_schedule_warms_up_then_decays():
     assert factor(0) == pytest.approx(0.01)
     assert factor(99) == pytest.approx(1.0)
     assert factor(399) == pytest.approx(0.5)
+
+
+def test_last_checkpoint_follows_training_even_when_bleu_stalls(reverse_task, tmp_path):
+    """With a learning rate of zero BLEU never improves after the first validation; last.ckpt
+    must still hold the final step, or --resume would silently replay training."""
+    run_dir = train(tiny_config(reverse_task, tmp_path, "optim.lr=0.0", "trainer.max_epochs=3",
+                                "data.batch_tokens=2000"))  # fmt: skip
+    last = torch.load(run_dir / LIGHTNING_DIR / "last.ckpt", weights_only=True)
+    best = torch.load(run_dir / LIGHTNING_DIR / "best.ckpt", weights_only=True)
+    assert last["epoch"] == 2 and last["global_step"] == 3 * best["global_step"]
+
+
+def test_a_time_budget_that_ends_mid_epoch_still_leaves_a_resumable_state(reverse_task, tmp_path):
+    run_dir = train(tiny_config(reverse_task, tmp_path, "trainer.max_steps=7",
+                                "trainer.val_check_interval=5"))  # fmt: skip
+    last = torch.load(run_dir / LIGHTNING_DIR / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 7

@@ -1,0 +1,83 @@
+"""`nmt translate` as users run it: files and pipes, n-best lists, odd lines, interactive use."""
+
+import subprocess
+import sys
+
+import pytest
+
+from nmt.cli import main
+from nmt.translate import MAX_INPUT_TOKENS, Translator, length_batches
+
+
+@pytest.fixture(scope="module")
+def sources(reverse_task) -> list[str]:
+    return (reverse_task / "test.src").read_text("utf-8").splitlines()[:30]
+
+
+def test_one_output_line_per_input_line_in_order(reversal_run, sources, tmp_path, capsys):
+    very_long = " ".join(["a b c d e f g h i j"] * 60)  # 600 symbols: cut, not a crash
+    lines = [sources[0], "", very_long, sources[1], "   ", sources[2]] + sources[3:]
+    (tmp_path / "in.txt").write_text("\n".join(lines) + "\n", "utf-8")
+    out = tmp_path / "out.txt"
+    assert main(["translate", "-m", str(reversal_run), "-i", str(tmp_path / "in.txt"),
+                 "-o", str(out), "--beam", "3"]) == 0  # fmt: skip
+    translated = out.read_text("utf-8").split("\n")
+    assert translated[-1] == "" and len(translated) == len(lines) + 1
+    assert translated[1] == "" and translated[4] == ""
+    assert translated[2] != ""
+    assert f"translating its first {MAX_INPUT_TOKENS}" in capsys.readouterr().err
+    one_by_one = Translator.load(reversal_run).translate([sources[1]])  # greedy, alone
+    assert translated[3] == one_by_one[0]
+    expected = [" ".join(reversed(s.split())) for s in sources]
+    correct = [t == e for t, e in zip([translated[0], translated[3], translated[5]], expected)]
+    assert sum(correct) >= 2
+
+
+def test_n_best_is_tsv_with_n_sorted_entries_per_line(reversal_run, sources, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(sources[:5]) + "\n"))
+    assert main(["translate", "-m", str(reversal_run), "--beam", "4", "--n-best", "3"]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 15
+    for index in range(5):
+        mine = [row for row in rows if row[0] == str(index)]
+        scores = [float(row[1]) for row in mine]
+        assert len(mine) == 3 and scores == sorted(scores, reverse=True)
+
+
+def test_interactive_answers_each_line_before_the_next_arrives(reversal_run, sources):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nmt.cli", "translate", "-m", str(reversal_run), "--interactive"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+    )  # fmt: skip
+    try:
+        answers = []
+        for sentence in sources[:3]:
+            process.stdin.write(sentence + "\n")
+            process.stdin.flush()
+            answers.append(process.stdout.readline().rstrip("\n"))  # blocks until translated
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+    assert answers == Translator.load(reversal_run).translate(sources[:3])
+
+
+def test_a_failed_run_leaves_an_existing_output_file_alone(reversal_run, tmp_path, capsys):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"a b c\n\xff\xfe\n")
+    out = tmp_path / "out.txt"
+    out.write_text("yesterday's translations\n")
+    assert main(["translate", "-m", str(reversal_run), "-i", str(bad), "-o", str(out)]) == 2
+    assert f"{bad}:2: not valid UTF-8" in capsys.readouterr().err
+    assert out.read_text() == "yesterday's translations\n"
+
+
+def test_length_batches_respect_both_budgets_and_skip_empty_rows():
+    ids = [[1] * n for n in [5, 0, 3, 9, 1, 7, 0, 2]]
+    batches = list(length_batches(ids, batch_size=3, batch_tokens=14))
+    assert sorted(i for batch in batches for i in batch) == [0, 2, 3, 4, 5, 7]
+    for batch in batches:
+        assert len(batch) <= 3
+        assert len(batch) * max(len(ids[i]) for i in batch) <= 14 or len(batch) == 1
