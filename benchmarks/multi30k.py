@@ -29,11 +29,12 @@ def main() -> None:
     parser.add_argument("--out", default="checkpoints/bench", help="run directories")
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES))
     parser.add_argument("--beam", type=int, default=5)
+    parser.add_argument("--tag", default="", help="suffix for the run names (variants of a recipe)")
     parser.add_argument("overrides", nargs="*", help="extra key=value for every recipe")
     args = parser.parse_args()
     rows = [benchmark(recipe, args) for recipe in args.recipes]
     out = Path(args.out)
-    (out / "results.json").write_text(json.dumps(rows, indent=2) + "\n", "utf-8")
+    (out / f"results{args.tag}.json").write_text(json.dumps(rows, indent=2) + "\n", "utf-8")
     print(markdown_table(rows))
 
 
@@ -50,7 +51,7 @@ def timed(command: list[str], log: Path) -> tuple[float, float]:
 
 def benchmark(recipe: str, args: argparse.Namespace) -> dict:
     out = Path(args.out)
-    name = f"{recipe}-{args.minutes:g}min"
+    name = f"{recipe}{args.tag}-{args.minutes:g}min"
     run_dir = out / name
     out.mkdir(parents=True, exist_ok=True)
     data = Path(args.data)
@@ -68,7 +69,7 @@ def benchmark(recipe: str, args: argparse.Namespace) -> dict:
     subprocess.run(evaluate_cmd, check=True, capture_output=True)
     sentences = len((data / "test2016.en").read_text("utf-8").splitlines())
     return {
-        "recipe": recipe,
+        "recipe": recipe + (f" ({' '.join(args.overrides)})" if args.overrides else ""),
         "run_dir": str(run_dir),
         "commands": [" ".join(train_cmd), " ".join(translate_cmd), " ".join(evaluate_cmd)],
         "train_wall_s": round(train_wall, 1),
