@@ -31,7 +31,15 @@ def main() -> None:
     parser.add_argument("--beam", type=int, default=5)
     parser.add_argument("--tag", default="", help="suffix for the run names (variants of a recipe)")
     parser.add_argument("overrides", nargs="*", help="extra key=value for every recipe")
+    parser.add_argument("--table", metavar="JSON", nargs="+", help="only print the table of these")
     args = parser.parse_args()
+    if args.table:
+        print(
+            markdown_table(
+                [row for path in args.table for row in json.loads(Path(path).read_text())]
+            )
+        )
+        return
     rows = [benchmark(recipe, args) for recipe in args.recipes]
     out = Path(args.out)
     (out / f"results{args.tag}.json").write_text(json.dumps(rows, indent=2) + "\n", "utf-8")
@@ -104,8 +112,8 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _score(scores: dict, name: str) -> str:
-    value = scores.get(name, {})
+def _score(report: dict, name: str) -> str:
+    value = report["scores"].get(name, {})  # report.json of `nmt evaluate`
     return f"{value.get('score', value):.2f}" if isinstance(value, dict) else str(value)
 
 

@@ -114,7 +114,9 @@ class LatestCheckpoint(ModelCheckpoint):
 
 class ExportBestWeights(L.Callback):
     """After each validation that improves BLEU, writes the weights to RUN/model.pt and the score
-    to RUN/metadata.json; the best score travels in Lightning checkpoints, so resuming keeps it."""
+    to RUN/metadata.json. The best score so far is the higher of this callback's state (restored
+    by --resume) and the one recorded in metadata.json (which a final validation outside `fit`
+    may have raised after the last Lightning checkpoint was written)."""
 
     def __init__(self, run_dir: Path, monitor: str = "val/bleu") -> None:
         self.run_dir = Path(run_dir)
@@ -126,7 +128,9 @@ class ExportBestWeights(L.Callback):
         if trainer.sanity_checking or score is None:
             return
         score = float(score)
-        if self.best_score is not None and score <= self.best_score:
+        recorded = (read_metadata(self.run_dir).get("best") or {}).get("val_bleu")
+        known = [value for value in (self.best_score, recorded) if value is not None]
+        if known and score <= max(known):
             return
         self.best_score = score
         if trainer.is_global_zero:
@@ -137,7 +141,7 @@ class ExportBestWeights(L.Callback):
         atomic_write(self.run_dir / WEIGHTS_FILE, lambda tmp: torch.save(weights, tmp))
         metadata = read_metadata(self.run_dir)
         metadata["best"] = {
-            "val_bleu": round(score, 2),
+            "val_bleu": score,
             "val_loss": _metric(trainer, "val/loss"),
             "val_ppl": _metric(trainer, "val/ppl"),
             "step": trainer.global_step,

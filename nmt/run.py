@@ -90,14 +90,20 @@ def _fit(config: Config, run_dir: Path, resume_from: Path | None) -> Path:
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*`srun` command is available.*")
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+        if not trainer.interrupted and module.last_validated_step != trainer.global_step:
+            # A time or step budget ended training between validations: score the final weights
+            # too, so the updates since the last validation are not thrown away.
+            logger.info("validating the final weights (step %d)", trainer.global_step)
+            trainer.validate(module, datamodule=datamodule, verbose=False)
     if trainer.interrupted:
         logger.warning(
             "training interrupted; continue from the last validation with "
             "`nmt train --resume %s`", run_dir,
         )  # fmt: skip
     best = read_metadata(run_dir).get("best") or {}
+    bleu = best.get("val_bleu")
     logger.info("best validation BLEU %s at step %s; checkpoint: %s",
-                best.get("val_bleu"), best.get("step"), run_dir)  # fmt: skip
+                None if bleu is None else round(bleu, 2), best.get("step"), run_dir)  # fmt: skip
     return run_dir
 
 

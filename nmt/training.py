@@ -61,6 +61,7 @@ class LitSeq2Seq(L.LightningModule):
         self.max_length_a = max_length_a
         self.max_length_b = max_length_b
         self._throughput = TokenRate()
+        self.last_validated_step: int | None = None
         self._reset_validation()
 
     # ----- loss -----
@@ -128,6 +129,7 @@ class LitSeq2Seq(L.LightningModule):
         self._reset_validation()
         if not hypotheses or self.trainer.sanity_checking:
             return
+        self.last_validated_step = self.trainer.global_step
         by_index = dict(hypotheses)
         references = [self.validation_references[i] for i in sorted(by_index)]
         bleu = sacrebleu.corpus_bleu([by_index[i] for i in sorted(by_index)], [references])

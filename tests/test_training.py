@@ -114,3 +114,11 @@ def test_a_time_budget_that_ends_mid_epoch_still_leaves_a_resumable_state(revers
                                 "trainer.val_check_interval=5"))  # fmt: skip
     last = torch.load(run_dir / LIGHTNING_DIR / "last.ckpt", weights_only=True)
     assert last["global_step"] == 7
+
+
+def test_weights_trained_after_the_last_validation_are_still_scored(reverse_task, tmp_path):
+    """A budget that stops training before any validation must still leave a usable model."""
+    run_dir = train(tiny_config(reverse_task, tmp_path, "trainer.max_steps=30",
+                                "trainer.val_check_interval=1000"))  # fmt: skip
+    assert read_metadata(run_dir)["best"]["step"] == 30
+    assert len(Translator.load(run_dir).translate(["a b c", ""])) == 2
