@@ -158,6 +158,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _translate(args: argparse.Namespace) -> int:
     from nmt.checkpoint import atomic_write
+    from nmt.data.textfile import read_lines, split_lines
     from nmt.search import SearchOptions
     from nmt.translate import Translator
 
@@ -175,7 +176,7 @@ def _translate(args: argparse.Namespace) -> int:
             sys.stdout.write(_format_translations(found, args.n_best, first_index=0))
             sys.stdout.flush()
         return 0
-    lines = _read_lines(Path(args.input)) if args.input else sys.stdin.read().splitlines()
+    lines = read_lines(args.input) if args.input else split_lines(sys.stdin.read())
     found = _translate_with_progress(translator, lines, options, args)
     text = _format_translations(found, args.n_best)
     if args.output:
@@ -240,23 +241,6 @@ def _average(args: argparse.Namespace) -> int:
 
     print(average_checkpoints(args.run_dir, args.last, args.output))
     return 0
-
-
-def _read_lines(path: Path) -> list[str]:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise NmtError(f"{path}: cannot read ({error.strerror})") from None
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    decoded = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            decoded.append(line.decode("utf-8").rstrip("\r"))
-        except UnicodeDecodeError:
-            raise NmtError(f"{path}:{number}: not valid UTF-8") from None
-    return decoded
 
 
 def _configure_logging(verbose: bool) -> None:

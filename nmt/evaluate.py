@@ -14,6 +14,7 @@ from sacrebleu.metrics.base import Metric, Score
 from sacrebleu.significance import PairedTest, Result
 
 from nmt.checkpoint import atomic_write
+from nmt.data.textfile import read_lines
 from nmt.errors import NmtError
 from nmt.report import (
     SIGNIFICANCE_LEVEL,
@@ -45,25 +46,6 @@ class EvaluationTexts(NamedTuple):
     refs: list[list[str]]  # one stream per reference file, each parallel to hyp
     src: list[str] | None = None
     baseline: list[str] | None = None  # a second system, compared with hyp
-
-
-def read_lines(path: str | Path) -> list[str]:
-    """A UTF-8 file's lines, split on "\\n" only (a trailing "\\r" is dropped). Empty lines are
-    kept: each stands for one sentence."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise NmtError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise NmtError(f"{path}:{line}: not valid UTF-8") from None
-    lines = text.split("\n")
-    if lines[-1] == "":  # the newline that ends the last line
-        lines.pop()
-    return [line.removesuffix("\r") for line in lines]
 
 
 def read_parallel(path: str | Path, like: str | Path, count: int) -> list[str]:

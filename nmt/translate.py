@@ -10,7 +10,8 @@ from typing import NamedTuple
 import torch
 
 from nmt.checkpoint import LoadedModel, load_model_dir
-from nmt.search import SearchOptions, search
+from nmt.data.tokenizer import PAD_ID
+from nmt.search import Hypothesis, SearchOptions, search
 
 logger = logging.getLogger(__name__)
 
@@ -90,15 +91,13 @@ class Translator:
         return ids
 
     def _pad(self, ids: list[list[int]], chunk: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        from nmt.data.tokenizer import PAD_ID
-
         src_lengths = torch.tensor([len(ids[i]) for i in chunk])
         src = torch.full((len(chunk), int(src_lengths.max())), PAD_ID, dtype=torch.long)
         for row, i in enumerate(chunk):
             src[row, : len(ids[i])] = torch.tensor(ids[i])
         return src.to(self.device), src_lengths.to(self.device)
 
-    def _describe(self, src_ids: list[int], hypothesis) -> Translation:
+    def _describe(self, src_ids: list[int], hypothesis: Hypothesis) -> Translation:
         model = self.tokenizer.tgt_model
         return Translation(
             text=self.tokenizer.decode_tgt([hypothesis.tokens])[0],

@@ -81,3 +81,12 @@ def test_length_batches_respect_both_budgets_and_skip_empty_rows():
     for batch in batches:
         assert len(batch) <= 3
         assert len(batch) * max(len(ids[i]) for i in batch) <= 14 or len(batch) == 1
+
+
+def test_separators_inside_a_line_do_not_split_it(reversal_run, capsys, monkeypatch):
+    import io
+
+    # A form feed and U+2028 are line breaks to str.splitlines, but not to a line-based file.
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a b\x0cc\nd\u2028e f\n\n"))
+    assert main(["translate", "-m", str(reversal_run), "--beam", "1"]) == 0
+    assert capsys.readouterr().out.count("\n") == 3
