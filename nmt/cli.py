@@ -68,19 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument(
         "-o", "--output", help="output file, written atomically (default: stdout)"
     )
-    translate.add_argument("--beam", type=int, default=5, help="beam size; 1 = greedy (default 5)")
-    translate.add_argument(
-        "--length-penalty", type=float, default=1.0, help="GNMT alpha; 0 = none (default 1.0)"
-    )
     translate.add_argument(
         "--n-best", type=int, default=1,
         help="hypotheses per line; above 1 the output is TSV: line index, score, text",
     )  # fmt: skip
-    translate.add_argument("--max-length-a", type=float, default=1.5, help="output <= a*src+b")
-    translate.add_argument("--max-length-b", type=int, default=10)
-    translate.add_argument("--batch-size", type=int, default=64, help="sentences per batch")
+    _add_search_arguments(translate)
     translate.add_argument("--batch-tokens", type=int, default=None, help="source tokens per batch")
-    translate.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     translate.add_argument(
         "--interactive", action="store_true",
         help="translate each line as soon as it is read (the default when stdin is a terminal)",
@@ -105,15 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--bootstrap", type=int, default=1000, metavar="N", help="--compare resamples (1000)"
     )
-    evaluate.add_argument("--beam", type=int, default=5, help="with -m: beam size (default 5)")
-    evaluate.add_argument(
-        "--length-penalty", type=float, default=1.0, help="with -m: GNMT alpha (default 1.0)"
-    )
     evaluate.add_argument(
         "--heatmaps", type=int, default=3, metavar="N", help="with -m: attention plots (3)"
     )
-    evaluate.add_argument("--batch-size", type=int, default=64, help="with -m: sentences per batch")
-    evaluate.add_argument("--device", default="cpu", help="with -m: cpu, cuda, cuda:1, ...")
+    _add_search_arguments(evaluate, "with -m: ")
     evaluate.set_defaults(command=_evaluate)
 
     average = commands.add_parser(
@@ -127,6 +115,33 @@ def build_parser() -> argparse.ArgumentParser:
     average.add_argument("-o", "--output", required=True, metavar="DIR", help="new directory")
     average.set_defaults(command=_average)
     return parser
+
+
+def _add_search_arguments(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """The search and batching flags of every command that translates."""
+    parser.add_argument("--beam", type=int, default=5, help=f"{note}beam size; 1 = greedy (5)")
+    parser.add_argument(
+        "--length-penalty", type=float, default=1.0, help=f"{note}GNMT alpha; 0 = none (1.0)"
+    )
+    parser.add_argument(
+        "--max-length-a", type=float, default=1.5, help=f"{note}output <= a * source + b (1.5)"
+    )
+    parser.add_argument("--max-length-b", type=int, default=10, help=f"{note}b of the above (10)")
+    parser.add_argument("--batch-size", type=int, default=64, help=f"{note}sentences per batch")
+    parser.add_argument("--device", default="cpu", help=f"{note}cpu, cuda, cuda:1, ...")
+
+
+def _search_options(args: argparse.Namespace, n_best: int = 1):
+    """SearchOptions from the flags of _add_search_arguments; bad values are user errors."""
+    from nmt.search import SearchOptions
+
+    try:
+        return SearchOptions(
+            beam_size=args.beam, n_best=n_best, length_penalty=args.length_penalty,
+            max_length_a=args.max_length_a, max_length_b=args.max_length_b,
+        )  # fmt: skip
+    except ValueError as error:
+        raise NmtError(f"--beam/--n-best: {error}") from None
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -159,16 +174,9 @@ def _demo(args: argparse.Namespace) -> int:
 def _translate(args: argparse.Namespace) -> int:
     from nmt.checkpoint import atomic_write
     from nmt.data.textfile import read_lines, split_lines
-    from nmt.search import SearchOptions
     from nmt.translate import Translator
 
-    try:
-        options = SearchOptions(
-            beam_size=args.beam, n_best=args.n_best, length_penalty=args.length_penalty,
-            max_length_a=args.max_length_a, max_length_b=args.max_length_b,
-        )  # fmt: skip
-    except ValueError as error:
-        raise NmtError(f"--beam/--n-best: {error}") from None
+    options = _search_options(args, args.n_best)
     translator = Translator.load(args.model, args.device)
     if args.input is None and (args.interactive or sys.stdin.isatty()):
         for line in sys.stdin:
@@ -211,7 +219,6 @@ def _format_translations(found, n_best: int, first_index: int = 0) -> str:
 def _evaluate(args: argparse.Namespace) -> int:
     from nmt.evaluate import evaluate_files, evaluate_model
     from nmt.report import format_summary
-    from nmt.search import SearchOptions
 
     if args.model is None:
         report = evaluate_files(
@@ -221,12 +228,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     elif args.src is None:
         raise NmtError("evaluate -m DIR needs --src FILE, the sentences to translate")
     else:
-        try:
-            options = SearchOptions(beam_size=args.beam, length_penalty=args.length_penalty)
-        except ValueError as error:
-            raise NmtError(f"--beam: {error}") from None
         report = evaluate_model(
-            args.model, args.src, args.ref, options, report_dir=args.report,
+            args.model, args.src, args.ref, _search_options(args), report_dir=args.report,
             compare_path=args.compare, device=args.device, batch_size=args.batch_size,
             n_bootstrap=args.bootstrap, n_heatmaps=args.heatmaps,
         )  # fmt: skip
