@@ -84,16 +84,27 @@ def versions() -> dict[str, str]:
     }  # fmt: skip
 
 
-def initial_metadata(tokenizer: SubwordTokenizer, model: Seq2Seq) -> dict[str, Any]:
+def base_metadata(model: torch.nn.Module, **fields: Any) -> dict[str, Any]:
+    """metadata.json of a new run of any task: creation time, versions, size, task fields."""
     return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
-        "src_vocab_size": tokenizer.src_vocab_size,
-        "tgt_vocab_size": tokenizer.tgt_vocab_size,
-        "joint_vocabulary": tokenizer.joint,
+        **fields,
         "parameters": sum(p.numel() for p in model.parameters()),
         "best": None,
     }
+
+
+def initial_metadata(tokenizer: SubwordTokenizer, model: Seq2Seq) -> dict[str, Any]:
+    return base_metadata(
+        model, src_vocab_size=tokenizer.src_vocab_size, tgt_vocab_size=tokenizer.tgt_vocab_size,
+        joint_vocabulary=tokenizer.joint,
+    )  # fmt: skip
+
+
+def metric_key(metric: str) -> str:
+    """How a logged metric is named in metadata.json: val/bleu -> val_bleu."""
+    return metric.replace("/", "_")
 
 
 class LatestCheckpoint(ModelCheckpoint):
@@ -113,14 +124,16 @@ class LatestCheckpoint(ModelCheckpoint):
 
 
 class ExportBestWeights(L.Callback):
-    """After each validation that improves BLEU, writes the weights to RUN/model.pt and the score
-    to RUN/metadata.json. The best score so far is the higher of this callback's state (restored
-    by --resume) and the one recorded in metadata.json (which a final validation outside `fit`
-    may have raised after the last Lightning checkpoint was written)."""
+    """After each validation that improves the monitored score (BLEU for translation), writes the
+    weights to RUN/model.pt and the validation scores to RUN/metadata.json. The best score so
+    far is the higher of this callback's state (restored by --resume) and the one recorded in
+    metadata.json (which a final validation outside `fit` may have raised after the last
+    Lightning checkpoint was written)."""
 
     def __init__(self, run_dir: Path, monitor: str = "val/bleu") -> None:
         self.run_dir = Path(run_dir)
         self.monitor = monitor
+        self.key = metric_key(monitor)
         self.best_score: float | None = None
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -128,7 +141,7 @@ class ExportBestWeights(L.Callback):
         if trainer.sanity_checking or score is None:
             return
         score = float(score)
-        recorded = (read_metadata(self.run_dir).get("best") or {}).get("val_bleu")
+        recorded = (read_metadata(self.run_dir).get("best") or {}).get(self.key)
         known = [value for value in (self.best_score, recorded) if value is not None]
         if known and score <= max(known):
             return
@@ -140,10 +153,14 @@ class ExportBestWeights(L.Callback):
         weights = {k: v.detach().cpu() for k, v in pl_module.model.state_dict().items()}
         atomic_write(self.run_dir / WEIGHTS_FILE, lambda tmp: torch.save(weights, tmp))
         metadata = read_metadata(self.run_dir)
+        scores = {
+            metric_key(name): round(float(value), 4)
+            for name, value in trainer.callback_metrics.items()
+            if name.startswith("val/") and name != self.monitor
+        }
         metadata["best"] = {
-            "val_bleu": score,
-            "val_loss": _metric(trainer, "val/loss"),
-            "val_ppl": _metric(trainer, "val/ppl"),
+            self.key: score,
+            **scores,
             "step": trainer.global_step,
             "epoch": trainer.current_epoch,
         }
@@ -154,11 +171,6 @@ class ExportBestWeights(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.best_score = state_dict.get("best_score")
-
-
-def _metric(trainer: L.Trainer, name: str) -> float | None:
-    value = trainer.callback_metrics.get(name)
-    return None if value is None else round(float(value), 4)
 
 
 def read_metadata(run_dir: Path) -> dict[str, Any]:

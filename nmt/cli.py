@@ -114,7 +114,62 @@ def build_parser() -> argparse.ArgumentParser:
     average.add_argument("--last", type=int, required=True, metavar="N", help="how many")
     average.add_argument("-o", "--output", required=True, metavar="DIR", help="new directory")
     average.set_defaults(command=_average)
+    _add_tag_commands(commands)
     return parser
+
+
+def _add_tag_commands(commands) -> None:
+    """`nmt tag train | predict | evaluate`: sequence taggers (POS, NER)."""
+    tag = commands.add_parser(
+        "tag", help="train and use sequence taggers (POS, NER): one label per token",
+        description="BiLSTM (+CRF) taggers for CoNLL-U (UPOS/XPOS) and CoNLL/BIO column files.",
+    )  # fmt: skip
+    actions = tag.add_subparsers(title="tag commands", required=True, metavar="ACTION")
+    train = actions.add_parser(
+        "train", help="train a tagger from a recipe",
+        description="Train a tagger: nmt tag train -c ud_en_ewt_pos "
+        "data.path=path/to/UD_English-EWT trainer.max_minutes=30",
+    )  # fmt: skip
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("-c", "--config", help="recipe name or YAML file")
+    source.add_argument("--resume", metavar="DIR", help="continue the run in this directory")
+    train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. model.crf=true")
+    train.set_defaults(command=_tag_train)
+
+    predict = actions.add_parser(
+        "predict", help="tag tokenized text or a CoNLL file",
+        description="Tag sentences. --format tokens (the default unless the input file is "
+        "*.conllu / *.conll / *.bio): one sentence per line, tokens separated by spaces; "
+        "the output has one line of tags per input line. --format conllu or conll: the output "
+        "is the input file with its tag column (UPOS, or the last column) filled in.",
+    )  # fmt: skip
+    predict.add_argument("-m", "--model", required=True, metavar="DIR", help="tagger directory")
+    predict.add_argument("-i", "--input", help="input file (default: standard input, tokens)")
+    predict.add_argument("-o", "--output", help="output file, written atomically (default: stdout)")
+    predict.add_argument("--format", choices=["tokens", "conllu", "conll"], help="input format")
+    predict.add_argument(
+        "--tag-column",
+        default=None,
+        help="conllu: upos or xpos; conll: column index (default: the last)",
+    )
+    predict.add_argument("--batch-tokens", type=int, default=4000, help="tokens per batch (4000)")
+    predict.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    predict.set_defaults(command=_tag_predict)
+
+    evaluate = actions.add_parser(
+        "evaluate", help="score a tagger on a labelled file",
+        description="Tag the tokens of a labelled CoNLL-U or CoNLL/BIO file and score the tags "
+        "against the file's own: token accuracy, per-tag precision/recall/F1 and, for BIO tags, "
+        "entity-level precision/recall/F1. --report DIR writes report.json and report.md.",
+    )  # fmt: skip
+    evaluate.add_argument("-m", "--model", required=True, metavar="DIR", help="tagger directory")
+    evaluate.add_argument("--data", required=True, metavar="FILE", help="labelled file")
+    evaluate.add_argument("--format", choices=["conllu", "conll"], help="default: from the name")
+    evaluate.add_argument("--tag-column", default=None, help="default: the model's")
+    evaluate.add_argument("--report", metavar="DIR", help="write report.json and report.md")
+    evaluate.add_argument("--batch-tokens", type=int, default=4000, help="tokens per batch (4000)")
+    evaluate.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    evaluate.set_defaults(command=_tag_evaluate)
 
 
 def _add_search_arguments(parser: argparse.ArgumentParser, note: str = "") -> None:
@@ -243,6 +298,56 @@ def _average(args: argparse.Namespace) -> int:
     from nmt.average import average_checkpoints
 
     print(average_checkpoints(args.run_dir, args.last, args.output))
+    return 0
+
+
+def _tag_train(args: argparse.Namespace) -> int:
+    from nmt.tagging.run import load_tagging_config, resume_tagger, train_tagger
+
+    if args.resume:
+        run_dir = resume_tagger(args.resume, args.overrides)
+    else:
+        run_dir = train_tagger(load_tagging_config(args.config, args.overrides))
+    print(f"checkpoint: {run_dir}")
+    return 0
+
+
+def _tag_predict(args: argparse.Namespace) -> int:
+    from nmt.checkpoint import atomic_write
+    from nmt.data.conll import TaggedSentence
+    from nmt.data.textfile import split_lines
+    from nmt.tagging.predict import Tagger, format_predictions, guess_format, read_sentences
+
+    file_format = args.format or (guess_format(args.input) if args.input else "tokens")
+    if args.input is None and file_format != "tokens":
+        raise NmtError(f"--format {file_format} needs an input file (-i FILE)")
+    tagger = Tagger.load(args.model, args.device)
+    tag_column = args.tag_column or ("upos" if file_format == "conllu" else "-1")
+    if args.input:
+        sentences = read_sentences(args.input, file_format, tag_column)
+    else:
+        lines = split_lines(sys.stdin.read())
+        sentences = [TaggedSentence(line.split(), None, n) for n, line in enumerate(lines, 1)]
+    predictions = tagger.tag([sentence.tokens for sentence in sentences], args.batch_tokens)
+    text = format_predictions(args.input, predictions, file_format, tag_column)
+    if args.output:
+        atomic_write(Path(args.output), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _tag_evaluate(args: argparse.Namespace) -> int:
+    from nmt.tagging.evaluate import evaluate_tagger
+    from nmt.tagging.metrics import format_scores
+
+    scores = evaluate_tagger(
+        args.model, args.data, args.format, args.tag_column, args.report, args.device,
+        args.batch_tokens,
+    )  # fmt: skip
+    print(format_scores(scores))
+    if args.report:
+        print(f"report: {args.report}")
     return 0
 
 

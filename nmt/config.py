@@ -113,6 +113,7 @@ class TrainerConfig:
 class Config:
     """A whole training run."""
 
+    task: Literal["translation"] = "translation"
     name: str = "run"
     output_dir: str = "checkpoints"
     data: DataConfig = field(default_factory=DataConfig)
@@ -146,8 +147,17 @@ def resolve_recipe(name_or_path: str) -> Path:
     )
 
 
-def load_config(name_or_path: str | None, overrides: typing.Sequence[str] = ()) -> Config:
-    """Read a recipe (or start from defaults), apply `a.b=value` overrides and validate."""
+TASK_COMMANDS = {"translation": "nmt train", "tagging": "nmt tag train"}
+
+
+def load_config(
+    name_or_path: str | None, overrides: typing.Sequence[str] = (), kind: type = Config
+) -> Any:
+    """Read a recipe (or start from defaults), apply `a.b=value` overrides and validate.
+
+    `kind` is the config class of the task (`Config` for translation, `TaggingConfig`); a recipe
+    written for another task is refused with the command that runs it.
+    """
     raw: dict[str, Any] = {}
     source = "defaults"
     if name_or_path is not None:
@@ -163,7 +173,13 @@ def load_config(name_or_path: str | None, overrides: typing.Sequence[str] = ()) 
             )
     for override in overrides:
         apply_override(raw, override)
-    return build_dataclass(Config, raw, source)
+    expected = next(f.default for f in dataclasses.fields(kind) if f.name == "task")
+    task = raw.get("task", "translation")
+    if task != expected and task in TASK_COMMANDS:
+        raise NmtError(
+            f"{source}: this is a {task} recipe; run it with `{TASK_COMMANDS[task]} -c ...`"
+        )
+    return build_dataclass(kind, raw, source)
 
 
 def apply_override(raw: dict[str, Any], override: str) -> None:
@@ -259,9 +275,9 @@ def _coerce_scalar(value: Any, hint: type, where: str) -> Any:
     raise NmtError(f"{where}: expected {hint.__name__}, got {value!r}")
 
 
-def config_to_dict(config: Config) -> dict[str, Any]:
+def config_to_dict(config: Any) -> dict[str, Any]:
     return asdict(config)
 
 
-def save_config(config: Config, path: Path) -> None:
+def save_config(config: Any, path: Path) -> None:
     path.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False), encoding="utf-8")

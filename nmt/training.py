@@ -140,40 +140,40 @@ class LitSeq2Seq(L.LightningModule):
 
     # ----- optimisation -----
     def configure_optimizers(self):
-        optimizer_class = torch.optim.AdamW if self.optim.optimizer == "adamw" else torch.optim.Adam
-        optimizer = optimizer_class(
-            self.parameters(),
-            lr=self.optim.lr,
-            betas=tuple(self.optim.betas),
-            weight_decay=self.optim.weight_decay,
-        )
-        if self.optim.schedule == "constant":
-            return optimizer
-        if self.optim.schedule == "plateau":
-            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer,
-                mode="max",
-                factor=self.optim.plateau_factor,
-                patience=self.optim.plateau_patience,
-                min_lr=self.optim.min_lr,
-            )
-            return {
-                "optimizer": optimizer,
-                # strict=False: an epoch cut short by a time budget may end before any validation
-                "lr_scheduler": {
-                    "scheduler": scheduler,
-                    "monitor": "val/bleu",
-                    "interval": "epoch",
-                    "strict": False,
-                },
-            }
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, inverse_sqrt_schedule(self.optim.warmup_steps)
+        return build_optimization(self.parameters(), self.optim, monitor="val/bleu")
+
+
+def build_optimization(parameters, optim: OptimConfig, monitor: str) -> dict:
+    """Optimiser and learning-rate schedule as Lightning wants them from configure_optimizers;
+    the plateau schedule watches `monitor` (higher is better)."""
+    optimizer_class = torch.optim.AdamW if optim.optimizer == "adamw" else torch.optim.Adam
+    optimizer = optimizer_class(
+        parameters, lr=optim.lr, betas=tuple(optim.betas), weight_decay=optim.weight_decay
+    )
+    if optim.schedule == "constant":
+        return {"optimizer": optimizer}
+    if optim.schedule == "plateau":
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            mode="max",
+            factor=optim.plateau_factor,
+            patience=optim.plateau_patience,
+            min_lr=optim.min_lr,
         )
         return {
             "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+            # strict=False: an epoch cut short by a time budget may end before any validation
+            "lr_scheduler": {
+                "scheduler": scheduler,
+                "monitor": monitor,
+                "interval": "epoch",
+                "strict": False,
+            },
         }
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, inverse_sqrt_schedule(optim.warmup_steps)
+    )
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
 def inverse_sqrt_schedule(warmup_steps: int) -> Callable[[int], float]:

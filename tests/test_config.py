@@ -34,7 +34,7 @@ def test_partial_mapping_override_keeps_other_keys():
         ("model.atention=luong", "unknown key 'model.atention'; valid keys in model: cell,"),
         ("trainer.max_epochs=many", "trainer.max_epochs: expected int, got 'many'"),
         ("model.bidirectional=3", "model.bidirectional: expected true or false"),
-        ("precision=16", "unknown key 'precision'; valid keys: name, output_dir, data,"),
+        ("precision=16", "unknown key 'precision'; valid keys: task, name, output_dir, data,"),
         ("model", "not of the form key.sub=value"),
     ],
 )

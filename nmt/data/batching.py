@@ -129,6 +129,34 @@ def _even_out(batches: list[list[int]], num_replicas: int) -> list[list[int]]:
     return batches
 
 
+def token_batch_loader(
+    dataset: torch.utils.data.Dataset,
+    lengths: Sequence[int],
+    max_tokens: int,
+    collate_fn,
+    shuffle: bool,
+    seed: int,
+    trainer=None,
+    num_workers: int = 0,
+) -> torch.utils.data.DataLoader:
+    """A DataLoader of TokenBatchSampler batches, sharded over the trainer's ranks (if any)."""
+    sampler = TokenBatchSampler(
+        lengths,
+        max_tokens,
+        shuffle=shuffle,
+        seed=seed,
+        num_replicas=trainer.world_size if trainer else 1,
+        rank=trainer.global_rank if trainer else 0,
+    )
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=collate_fn,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+    )
+
+
 def example_lengths(src_ids_lengths: Sequence[int], tgt_ids_lengths: Sequence[int]) -> list[int]:
     """Padded row width each example needs: max(src, tgt + 1), as tgt_in/tgt_out add BOS/EOS."""
     if len(src_ids_lengths) != len(tgt_ids_lengths):

@@ -18,7 +18,7 @@ import lightning as L
 from torch.utils.data import DataLoader
 
 from nmt.config import DataConfig, TokenizerConfig
-from nmt.data.batching import TokenBatchSampler, collate_translation, example_lengths
+from nmt.data.batching import collate_translation, example_lengths, token_batch_loader
 from nmt.data.corpus import clean_corpus, load_parallel_corpus
 from nmt.data.tokenizer import SubwordTokenizer, encode_corpus
 from nmt.errors import NmtError
@@ -26,6 +26,21 @@ from nmt.errors import NmtError
 logger = logging.getLogger(__name__)
 
 BATCH_COLUMNS = ["src_ids", "tgt_ids", "index"]
+
+
+def hold_out_validation(
+    corpus: datasets.DatasetDict, size: int, seed: int, where: str, unit: str
+) -> None:
+    """Move up to `size` (at most a tenth) of the training examples to a validation split."""
+    size = min(size, corpus["train"].num_rows // 10)
+    if size < 1:
+        raise NmtError(
+            f"{where}: the corpus has no validation split and too few training {unit} to hold "
+            "some out"
+        )
+    held_out = corpus["train"].train_test_split(test_size=size, seed=seed)
+    corpus["train"], corpus["validation"] = held_out["train"], held_out["test"]
+    logger.info("no validation split: held out %d training %s for validation", size, unit)
 
 
 class TranslationDataModule(L.LightningDataModule):
@@ -77,22 +92,10 @@ class TranslationDataModule(L.LightningDataModule):
         return self._loader("validation", self.data_config.valid_batch_tokens, shuffle=False)
 
     def _loader(self, split: str, max_tokens: int, shuffle: bool) -> DataLoader:
-        trainer = self.trainer
-        sampler = TokenBatchSampler(
-            self.lengths[split],
-            max_tokens,
-            shuffle=shuffle,
-            seed=self.seed,
-            num_replicas=trainer.world_size if trainer else 1,
-            rank=trainer.global_rank if trainer else 0,
-        )
-        return DataLoader(
-            self.encoded[split],
-            batch_sampler=sampler,
-            collate_fn=collate_translation,
-            num_workers=self.data_config.num_workers,
-            persistent_workers=self.data_config.num_workers > 0,
-        )
+        return token_batch_loader(
+            self.encoded[split], self.lengths[split], max_tokens, collate_translation, shuffle,
+            self.seed, self.trainer, self.data_config.num_workers,
+        )  # fmt: skip
 
     def _load_corpus(self) -> datasets.DatasetDict:
         config = self.data_config
@@ -106,13 +109,7 @@ class TranslationDataModule(L.LightningDataModule):
         )
         corpus, stats = clean_corpus(corpus, config.max_length, config.max_ratio)
         if "validation" not in corpus:
-            size = min(config.validation_size, corpus["train"].num_rows // 10)
-            if size < 1:
-                raise NmtError(f"{config.path}: the corpus has no validation split and too few "
-                               "training pairs to hold some out")  # fmt: skip
-            held_out = corpus["train"].train_test_split(test_size=size, seed=self.seed)
-            corpus["train"], corpus["validation"] = held_out["train"], held_out["test"]
-            logger.info("no validation split: held out %d training pairs for validation", size)
+            hold_out_validation(corpus, config.validation_size, self.seed, config.path, "pairs")
         if corpus["train"].num_rows == 0:
             raise NmtError(
                 f"{config.path}: no training pairs left after cleaning ({stats['train']})"

@@ -6,7 +6,8 @@ from typing import NamedTuple
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from nmt.models.recurrent import run_packed
 
 
 class EncoderOutput(NamedTuple):
@@ -34,12 +35,7 @@ class RecurrentEncoder(nn.Module):
         """src `[B, S]`, src_lengths `[B]` -> EncoderOutput."""
         batch_size, src_len = src.shape
         embedded = self.dropout(self.embedding(src))  # [B, S, E]
-        # pack_padded_sequence wants lengths on the CPU, whatever the device of the data.
-        packed = pack_padded_sequence(
-            embedded, src_lengths.cpu(), batch_first=True, enforce_sorted=False
-        )
-        packed_out, state = self.rnn(packed)
-        outputs, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=src_len)
+        outputs, state = run_packed(self.rnn, embedded, src_lengths)
         outputs = self.dropout(outputs)
         positions = torch.arange(src_len, device=src.device)
         mask = positions[None, :] < src_lengths.to(src.device)[:, None]

@@ -10,6 +10,7 @@ from typing import Literal
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 CellType = Literal["rnn", "gru", "lstm"]
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
@@ -34,6 +35,18 @@ def build_rnn(
         bidirectional=bidirectional,
         batch_first=True,
     )
+
+
+def run_packed(
+    rnn: nn.RNNBase, inputs: torch.Tensor, lengths: torch.Tensor
+) -> tuple[torch.Tensor, RnnState]:
+    """Run a batch-first layer over padded `inputs` [B, T, E] without letting padding into the
+    recurrence; returns outputs [B, T, D*H] (zeros on padding) and the final state."""
+    # pack_padded_sequence wants lengths on the CPU, whatever the device of the data.
+    packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    packed_out, state = rnn(packed)
+    outputs, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=inputs.size(1))
+    return outputs, state
 
 
 def to_rnn_state(hidden: torch.Tensor, cell: torch.Tensor | None) -> RnnState:

@@ -1,0 +1,188 @@
+"""Recurrent sequence tagger: token embedder -> stacked (bi)directional RNN -> tag scores,
+decoded independently per token (softmax) or jointly with a linear-chain CRF (Viterbi).
+
+Parts are small modules chosen by `build_tagger` from the config: a word embedding and/or a
+character encoder (CNN or BiLSTM over each word's characters), the recurrent layer, and one of
+two output layers with the same interface (`loss`, `decode`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from nmt.data.tag_vocab import PAD_INDEX, UNK_INDEX, TaggingVocab
+from nmt.models.crf import LinearChainCRF, bio_transition_constraints
+from nmt.models.recurrent import build_rnn, run_packed
+from nmt.tagging.config import TaggerModelConfig
+
+
+class CharCNN(nn.Module):
+    """Each word's characters -> embeddings -> width-3 convolution -> max over positions."""
+
+    def __init__(self, num_chars: int, embedding_size: int, filters: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(num_chars, embedding_size, padding_idx=PAD_INDEX)
+        self.conv = nn.Conv1d(embedding_size, filters, kernel_size=3, padding=1)
+        self.output_size = filters
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        """chars [B, T, C] -> [B, T, filters]."""
+        batch_size, length, width = chars.shape
+        flat = chars.reshape(-1, width)  # [B*T, C]
+        features = self.conv(self.embedding(flat).transpose(1, 2))  # [B*T, F, C]
+        features = features.masked_fill((flat == PAD_INDEX)[:, None, :], float("-inf"))
+        pooled = features.max(dim=2).values
+        pooled = torch.where(torch.isinf(pooled), 0.0, pooled)  # padding words have no chars
+        return pooled.view(batch_size, length, -1)
+
+
+class CharLSTM(nn.Module):
+    """Each word's characters -> BiLSTM; the word is the two directions' final states."""
+
+    def __init__(self, num_chars: int, embedding_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(num_chars, embedding_size, padding_idx=PAD_INDEX)
+        self.rnn = build_rnn("lstm", embedding_size, hidden_size, bidirectional=True)
+        self.output_size = 2 * hidden_size
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        """chars [B, T, C] -> [B, T, 2H]; only real words run through the LSTM."""
+        batch_size, length, width = chars.shape
+        flat = chars.reshape(-1, width)
+        char_lengths = (flat != PAD_INDEX).sum(1)
+        real = char_lengths > 0
+        _, (hidden, _) = run_packed(self.rnn, self.embedding(flat[real]), char_lengths[real])
+        words = hidden.new_zeros(flat.size(0), self.output_size)
+        words[real] = torch.cat([hidden[0], hidden[1]], dim=-1)
+        return words.view(batch_size, length, -1)
+
+
+class TokenEmbedder(nn.Module):
+    """Concatenated word embedding and character encoding of each token."""
+
+    def __init__(
+        self,
+        word_embedding: nn.Embedding | None,
+        char_encoder: nn.Module | None,
+        word_dropout: float,
+    ) -> None:
+        super().__init__()
+        if word_embedding is None and char_encoder is None:
+            raise ValueError("a tagger needs word embeddings, a character encoder, or both")
+        self.word_embedding = word_embedding
+        self.char_encoder = char_encoder
+        self.word_dropout = word_dropout
+        self.output_size = (0 if word_embedding is None else word_embedding.embedding_dim) + (
+            0 if char_encoder is None else char_encoder.output_size
+        )
+
+    def forward(self, words: torch.Tensor, chars: torch.Tensor) -> torch.Tensor:
+        parts = []
+        if self.word_embedding is not None:
+            if self.training and self.word_dropout > 0:
+                dropped = torch.rand(words.shape, device=words.device) < self.word_dropout
+                words = words.masked_fill(dropped & (words != PAD_INDEX), UNK_INDEX)
+            parts.append(self.word_embedding(words))
+        if self.char_encoder is not None:
+            parts.append(self.char_encoder(chars))
+        return torch.cat(parts, dim=-1)
+
+
+class SoftmaxOutput(nn.Module):
+    """Each token's tag on its own: cross-entropy training, argmax decoding."""
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.label_smoothing = label_smoothing
+
+    def loss(self, scores: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Summed loss over the real tokens."""
+        return nn.functional.cross_entropy(
+            scores[mask].float(), tags[mask], reduction="sum", label_smoothing=self.label_smoothing
+        )
+
+    def decode(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return scores.argmax(-1).masked_fill(~mask, 0)
+
+
+class CrfOutput(nn.Module):
+    """The sentence's tags jointly: CRF negative log-likelihood, Viterbi decoding."""
+
+    def __init__(self, crf: LinearChainCRF) -> None:
+        super().__init__()
+        self.crf = crf
+
+    def loss(self, scores: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return -self.crf.log_likelihood(scores, tags, mask).sum()
+
+    def decode(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.crf.viterbi(scores, mask)[0]
+
+
+class RecurrentTagger(nn.Module):
+    """Token embedder -> dropout -> RNN -> dropout -> linear tag scores -> output layer."""
+
+    def __init__(
+        self, embedder: TokenEmbedder, rnn: nn.RNNBase, num_tags: int, output: nn.Module,
+        dropout: float,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.embedder = embedder
+        self.rnn = rnn
+        self.dropout = nn.Dropout(dropout)
+        directions = 2 if rnn.bidirectional else 1
+        self.scorer = nn.Linear(rnn.hidden_size * directions, num_tags)
+        self.output = output
+
+    def scores(self, words: torch.Tensor, chars: torch.Tensor, lengths: torch.Tensor):
+        """Tag scores [B, T, K] of padded words [B, T] with their characters [B, T, C]."""
+        embedded = self.dropout(self.embedder(words, chars))
+        features, _ = run_packed(self.rnn, embedded, lengths)
+        return self.scorer(self.dropout(features))
+
+    def loss(
+        self, words: torch.Tensor, chars: torch.Tensor, lengths: torch.Tensor, tags: torch.Tensor
+    ) -> torch.Tensor:
+        """Summed training loss of the batch (divide by the token count for a mean)."""
+        return self.output.loss(self.scores(words, chars, lengths), tags, _mask(lengths, words))
+
+    def decode(
+        self, words: torch.Tensor, chars: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
+        """Predicted tag ids [B, T], 0 on padding."""
+        return self.output.decode(self.scores(words, chars, lengths), _mask(lengths, words))
+
+
+def _mask(lengths: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
+    positions = torch.arange(words.size(1), device=words.device)
+    return positions[None, :] < lengths.to(words.device)[:, None]
+
+
+def build_tagger(
+    config: TaggerModelConfig, vocab: TaggingVocab, bio: bool, label_smoothing: float = 0.0
+) -> RecurrentTagger:
+    """The tagger a config describes; `bio` adds the BIO transition constraints to a CRF."""
+    word_embedding = None
+    if config.word_embedding_size > 0:
+        word_embedding = nn.Embedding(
+            len(vocab.words), config.word_embedding_size, padding_idx=PAD_INDEX
+        )
+    char_encoder = None
+    if config.char_embedding_size > 0:
+        char_class = CharCNN if config.char_encoder == "cnn" else CharLSTM
+        char_encoder = char_class(
+            len(vocab.chars), config.char_embedding_size, config.char_hidden_size
+        )
+    embedder = TokenEmbedder(word_embedding, char_encoder, config.word_dropout)
+    rnn = build_rnn(
+        config.cell, embedder.output_size, config.hidden_size, config.layers,
+        config.dropout, config.bidirectional,
+    )  # fmt: skip
+    num_tags = len(vocab.tags)
+    if config.crf:
+        constraints = bio_transition_constraints(vocab.tags) if bio else (None, None)
+        output: nn.Module = CrfOutput(LinearChainCRF(num_tags, *constraints))
+    else:
+        output = SoftmaxOutput(label_smoothing)
+    return RecurrentTagger(embedder, rnn, num_tags, output, config.dropout)

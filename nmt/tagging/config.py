@@ -1,0 +1,70 @@
+"""Typed configuration of a tagging run; optimiser and trainer settings are the translator's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from nmt.config import OptimConfig, TrainerConfig
+
+
+@dataclass
+class TagDataConfig:
+    """Where the tagged corpus is, which column holds the tags, and how it is batched."""
+
+    format: Literal["conllu", "conll", "hub"] = "conllu"
+    path: str = "data"  # directory of files, or a hub dataset name (format: hub)
+    hub_config: str | None = None  # e.g. en_ewt
+    splits: dict[str, str] = field(
+        default_factory=lambda: {"train": "train.conllu", "validation": "dev.conllu"}
+    )  # split -> file name in `path` (hub: split -> the dataset's split name)
+    tag_column: str = "upos"  # conllu: upos | xpos; conll: column index (-1 last); hub: name
+    tokens_column: str = "tokens"  # hub only
+    tag_scheme: Literal["auto", "bio", "plain"] = "auto"  # bio: entity F1 and CRF constraints
+    max_length: int | None = 150  # training sentences longer than this (tokens) are left out
+    max_word_chars: int = 30  # characters of a word seen by the character encoder
+    min_word_count: int = 1  # training words seen fewer times map to <unk>
+    lowercase_words: bool = True  # word embeddings see lowercased words (characters keep case)
+    validation_size: int = 500  # held out of train when the corpus has no validation split
+    batch_tokens: int = 1000
+    valid_batch_tokens: int = 4000
+    num_workers: int = 0
+
+
+@dataclass
+class TaggerModelConfig:
+    """Token embedder, bidirectional recurrent encoder, and output layer."""
+
+    word_embedding_size: int = 100  # 0: no word embeddings
+    char_embedding_size: int = 32  # 0: no character encoder
+    char_encoder: Literal["cnn", "lstm"] = "cnn"
+    char_hidden_size: int = 64  # cnn: filters; lstm: per direction
+    cell: Literal["rnn", "gru", "lstm"] = "lstm"
+    hidden_size: int = 200  # per direction
+    layers: int = 2
+    bidirectional: bool = True
+    dropout: float = 0.33
+    word_dropout: float = 0.05  # training words replaced by <unk>, so <unk> is learned
+    crf: bool = False  # linear-chain CRF output with Viterbi decoding instead of softmax
+
+
+@dataclass
+class TaggingConfig:
+    """A whole tagging run."""
+
+    task: Literal["tagging"] = "tagging"
+    name: str = "tagger"
+    output_dir: str = "checkpoints"
+    data: TagDataConfig = field(default_factory=TagDataConfig)
+    model: TaggerModelConfig = field(default_factory=TaggerModelConfig)
+    optim: OptimConfig = field(
+        default_factory=lambda: OptimConfig(label_smoothing=0.0, plateau_patience=1)
+    )
+    trainer: TrainerConfig = field(
+        default_factory=lambda: TrainerConfig(max_epochs=30, early_stopping_patience=4)
+    )
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name

@@ -1,0 +1,75 @@
+"""`nmt tag evaluate`: tag a gold-labelled file with a model and score it (accuracy, per-tag
+table, entity P/R/F1 for BIO), optionally writing report.json and report.md."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from nmt.checkpoint import atomic_write, write_json
+from nmt.errors import NmtError
+from nmt.tagging.metrics import markdown_report, score_tags
+from nmt.tagging.predict import Tagger, guess_format, read_sentences
+
+
+def evaluate_tagger(
+    model_dir: str | Path,
+    data_path: str | Path,
+    file_format: str | None = None,
+    tag_column: str | None = None,
+    report_dir: str | Path | None = None,
+    device: str = "cpu",
+    batch_tokens: int = 4000,
+) -> dict[str, Any]:
+    """Scores of the model's tags for the tokens of `data_path` against the file's own tags.
+
+    The format is guessed from the file name (else the model's training format), and the tag
+    column is the one the model was trained on when the formats agree.
+    """
+    tagger = Tagger.load(model_dir, device)
+    trained = tagger.config.data
+    file_format = file_format or guess_format(data_path)
+    if file_format == "tokens":  # no CoNLL suffix: assume what the model was trained on
+        file_format = trained.format if trained.format in ("conllu", "conll") else "conllu"
+    if tag_column is None:
+        same = file_format == trained.format
+        tag_column = trained.tag_column if same else ("upos" if file_format == "conllu" else "-1")
+    sentences = read_sentences(data_path, file_format, tag_column, with_tags=True)
+    if not sentences:
+        raise NmtError(f"{data_path} holds no sentences")
+    if sentences[0].tags is None:
+        raise NmtError(f"{data_path}: no tag column to score against (the file holds tokens only)")
+    gold = [sentence.tags for sentence in sentences]
+    predicted = tagger.tag([sentence.tokens for sentence in sentences], batch_tokens)
+    scores = {
+        "model": str(model_dir),
+        "data": str(data_path),
+        "format": file_format,
+        "tag_column": tag_column,
+        **score_tags(gold, predicted, tagger.bio),
+        "confusions": top_confusions(gold, predicted),
+    }
+    if report_dir is not None:
+        report_dir = Path(report_dir)
+        write_json(report_dir / "report.json", scores)
+        text = markdown_report(scores, f"Tagging report: {Path(data_path).name}")
+        atomic_write(report_dir / "report.md", lambda tmp: tmp.write_text(text, "utf-8"))
+    return scores
+
+
+def top_confusions(
+    gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], count: int = 10
+) -> list[dict[str, Any]]:
+    """The most frequent (gold tag, predicted tag) errors."""
+    errors = Counter(
+        (gold_tag, predicted_tag)
+        for gold_tags, predicted_tags in zip(gold, predicted)
+        for gold_tag, predicted_tag in zip(gold_tags, predicted_tags)
+        if gold_tag != predicted_tag
+    )
+    return [
+        {"gold": gold_tag, "predicted": predicted_tag, "count": n}
+        for (gold_tag, predicted_tag), n in errors.most_common(count)
+    ]

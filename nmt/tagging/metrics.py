@@ -1,0 +1,142 @@
+"""Tagging scores: token accuracy, per-tag precision/recall/F1, and entity-level (span) scores
+for BIO tags, where an entity counts only if its type and both boundaries are right."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from nmt.errors import NmtError
+from nmt.models.crf import is_bio_tagset
+
+Span = tuple[str, int, int]  # entity type, first token, one past the last token
+
+
+def uses_bio(tag_scheme: str, tags: Sequence[str]) -> bool:
+    """Whether tags are scored (and CRF-constrained) as BIO entities; "auto" looks at the tags."""
+    return tag_scheme == "bio" or (tag_scheme == "auto" and is_bio_tagset(tags))
+
+
+def bio_spans(tags: Sequence[str]) -> list[Span]:
+    """Entities of one sentence's BIO tags. An I-X that does not continue an X entity starts a
+    new one (the CoNLL evaluation script's convention), so every tag sequence has a reading."""
+    spans: list[Span] = []
+    current: list[Any] | None = None  # [type, start]
+    for position, tag in enumerate([*tags, "O"]):
+        prefix, _, kind = tag.partition("-")
+        continues = prefix == "I" and current is not None and current[0] == kind
+        if current is not None and not continues:
+            spans.append((current[0], current[1], position))
+            current = None
+        if prefix == "B" or (prefix == "I" and not continues):
+            current = [kind, position]
+    return spans
+
+
+def _prf(correct: int, predicted: int, gold: int) -> dict[str, float]:
+    precision = correct / predicted if predicted else 0.0
+    recall = correct / gold if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f1}
+
+
+def score_tags(
+    gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], bio: bool
+) -> dict[str, Any]:
+    """Accuracy, per-tag scores and (with bio) entity scores, as percentages."""
+    if len(gold) != len(predicted):
+        raise NmtError(f"{len(gold)} gold sentences but {len(predicted)} predicted")
+    counts: dict[str, Counter[str]] = {"correct": Counter(), "gold": Counter(), "pred": Counter()}
+    correct_tokens = total_tokens = 0
+    for number, (gold_tags, predicted_tags) in enumerate(zip(gold, predicted), start=1):
+        if len(gold_tags) != len(predicted_tags):
+            raise NmtError(
+                f"sentence {number}: {len(gold_tags)} gold tags but {len(predicted_tags)} predicted"
+            )
+        for gold_tag, predicted_tag in zip(gold_tags, predicted_tags):
+            counts["gold"][gold_tag] += 1
+            counts["pred"][predicted_tag] += 1
+            if gold_tag == predicted_tag:
+                counts["correct"][gold_tag] += 1
+                correct_tokens += 1
+        total_tokens += len(gold_tags)
+    per_tag = {
+        tag: {
+            **_prf(counts["correct"][tag], counts["pred"][tag], counts["gold"][tag]),
+            "support": counts["gold"][tag],
+        }
+        for tag in sorted(counts["gold"] | counts["pred"])
+    }
+    scores: dict[str, Any] = {
+        "sentences": len(gold),
+        "tokens": total_tokens,
+        "accuracy": 100 * correct_tokens / total_tokens if total_tokens else 0.0,
+        "per_tag": per_tag,
+    }
+    if bio:
+        scores["entities"] = _entity_scores(gold, predicted)
+    return scores
+
+
+def _entity_scores(
+    gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
+) -> dict[str, Any]:
+    counts: dict[str, Counter[str]] = {"correct": Counter(), "gold": Counter(), "pred": Counter()}
+    for gold_tags, predicted_tags in zip(gold, predicted):
+        gold_spans, predicted_spans = set(bio_spans(gold_tags)), set(bio_spans(predicted_tags))
+        counts["gold"].update(span[0] for span in gold_spans)
+        counts["pred"].update(span[0] for span in predicted_spans)
+        counts["correct"].update(span[0] for span in gold_spans & predicted_spans)
+    total = {name: sum(counter.values()) for name, counter in counts.items()}
+    return {
+        **_prf(total["correct"], total["pred"], total["gold"]),
+        "support": total["gold"],
+        "per_type": {
+            kind: {
+                **_prf(counts["correct"][kind], counts["pred"][kind], counts["gold"][kind]),
+                "support": counts["gold"][kind],
+            }
+            for kind in sorted(counts["gold"] | counts["pred"])
+        },
+    }
+
+
+def format_scores(scores: dict[str, Any]) -> str:
+    """A short plain-text summary for the terminal."""
+    lines = [
+        f"sentences: {scores['sentences']}  tokens: {scores['tokens']}",
+        f"token accuracy: {scores['accuracy']:.2f}",
+    ]
+    if "entities" in scores:
+        entities = scores["entities"]
+        lines.append(
+            f"entities: precision {entities['precision']:.2f}  recall {entities['recall']:.2f}  "
+            f"F1 {entities['f1']:.2f}  ({entities['support']} gold entities)"
+        )
+    return "\n".join(lines)
+
+
+def markdown_report(scores: dict[str, Any], title: str) -> str:
+    """report.md: the summary, then a per-tag (and per-entity-type) table."""
+    parts = [f"# {title}", "", format_scores(scores).replace("\n", "  \n"), ""]
+    if "entities" in scores:
+        parts += ["## Entities by type", "", *_table(scores["entities"]["per_type"], "type"), ""]
+    parts += ["## Tags", "", *_table(scores["per_tag"], "tag"), ""]
+    if scores.get("confusions"):
+        parts += ["## Most frequent errors", "", "| gold | predicted | count |", "|---|---|---:|"]
+        parts += [
+            f"| {c['gold']} | {c['predicted']} | {c['count']} |" for c in scores["confusions"]
+        ]
+        parts.append("")
+    return "\n".join(parts)
+
+
+def _table(rows: dict[str, dict[str, float]], name: str) -> list[str]:
+    lines = [f"| {name} | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
+    for key, row in rows.items():
+        lines.append(
+            f"| {key} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} "
+            f"| {row['support']} |"
+        )
+    return lines
