@@ -40,12 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         "multi30k_en_de_attention, or a YAML file), then dotted overrides: "
         "nmt train -c multi30k_en_de_attention model.attention=luong trainer.max_epochs=5",
     )  # fmt: skip
-    source = train.add_mutually_exclusive_group(required=True)
-    source.add_argument("-c", "--config", help="recipe name or YAML file")
-    source.add_argument(
-        "--resume", metavar="DIR", help="continue the run in this checkpoint directory"
-    )
-    train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. optim.lr=0.0005")
+    _add_run_arguments(train, "optim.lr=0.0005")
     train.set_defaults(command=_train)
 
     demo = commands.add_parser(
@@ -115,7 +110,35 @@ def build_parser() -> argparse.ArgumentParser:
     average.add_argument("-o", "--output", required=True, metavar="DIR", help="new directory")
     average.set_defaults(command=_average)
     _add_tag_commands(commands)
+    _add_memory_commands(commands)
     return parser
+
+
+def _add_memory_commands(commands) -> None:
+    """`nmt memory train | evaluate`: memory-network readers for story questions."""
+    memory = commands.add_parser(
+        "memory", help="memory networks: answer questions about a story (generated bAbI-style "
+        "task, no download)",
+    )  # fmt: skip
+    actions = memory.add_subparsers(title="memory commands", required=True, metavar="ACTION")
+    train = actions.add_parser(
+        "train", help="train a memory-network reader",
+        description="Train a reader: nmt memory train -c stories model.hops=3. Without "
+        "data.path the generated story task is written into the run directory first.",
+    )  # fmt: skip
+    _add_run_arguments(train, "model.hops=1")
+    train.set_defaults(command=_memory_train)
+    evaluate = actions.add_parser(
+        "evaluate", help="accuracy per question type and addressing weights",
+        description="Answer the questions of a JSONL story file (default: the run's test split) "
+        "and report accuracy per question type; --report DIR adds the addressing weights of "
+        "each hop for a few examples.",
+    )  # fmt: skip
+    evaluate.add_argument("-m", "--model", required=True, metavar="DIR", help="reader directory")
+    evaluate.add_argument("--data", metavar="FILE", help="JSONL stories (default: run's test)")
+    evaluate.add_argument("--report", metavar="DIR", help="write report.json and report.md")
+    evaluate.add_argument("--examples", type=int, default=3, help="examples in the report (3)")
+    evaluate.set_defaults(command=_memory_evaluate)
 
 
 def _add_tag_commands(commands) -> None:
@@ -130,10 +153,7 @@ def _add_tag_commands(commands) -> None:
         description="Train a tagger: nmt tag train -c ud_en_ewt_pos "
         "data.path=path/to/UD_English-EWT trainer.max_minutes=30",
     )  # fmt: skip
-    source = train.add_mutually_exclusive_group(required=True)
-    source.add_argument("-c", "--config", help="recipe name or YAML file")
-    source.add_argument("--resume", metavar="DIR", help="continue the run in this directory")
-    train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. model.crf=true")
+    _add_run_arguments(train, "model.crf=true")
     train.set_defaults(command=_tag_train)
 
     predict = actions.add_parser(
@@ -172,6 +192,26 @@ def _add_tag_commands(commands) -> None:
     evaluate.set_defaults(command=_tag_evaluate)
 
 
+def _add_run_arguments(parser: argparse.ArgumentParser, example: str) -> None:
+    """-c RECIPE or --resume DIR, then KEY=VALUE overrides: every task's train command."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("-c", "--config", help="recipe name or YAML file")
+    source.add_argument(
+        "--resume", metavar="DIR", help="continue the run in this checkpoint directory"
+    )
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help=f"e.g. {example}")
+
+
+def _run_training(args: argparse.Namespace, load, train, resume) -> int:
+    """A new run from args.config, or args.resume continued; prints the run directory."""
+    if args.resume:
+        run_dir = resume(args.resume, args.overrides)
+    else:
+        run_dir = train(load(args.config, args.overrides))
+    print(f"checkpoint: {run_dir}")
+    return 0
+
+
 def _add_search_arguments(parser: argparse.ArgumentParser, note: str = "") -> None:
     """The search and batching flags of every command that translates."""
     parser.add_argument("--beam", type=int, default=5, help=f"{note}beam size; 1 = greedy (5)")
@@ -203,12 +243,7 @@ def _train(args: argparse.Namespace) -> int:
     from nmt.config import load_config
     from nmt.run import resume, train
 
-    if args.resume:
-        run_dir = resume(args.resume, args.overrides)
-    else:
-        run_dir = train(load_config(args.config, args.overrides))
-    print(f"checkpoint: {run_dir}")
-    return 0
+    return _run_training(args, load_config, train, resume)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -304,12 +339,7 @@ def _average(args: argparse.Namespace) -> int:
 def _tag_train(args: argparse.Namespace) -> int:
     from nmt.tagging.run import load_tagging_config, resume_tagger, train_tagger
 
-    if args.resume:
-        run_dir = resume_tagger(args.resume, args.overrides)
-    else:
-        run_dir = train_tagger(load_tagging_config(args.config, args.overrides))
-    print(f"checkpoint: {run_dir}")
-    return 0
+    return _run_training(args, load_tagging_config, train_tagger, resume_tagger)
 
 
 def _tag_predict(args: argparse.Namespace) -> int:
@@ -345,6 +375,22 @@ def _tag_evaluate(args: argparse.Namespace) -> int:
         args.model, args.data, args.format, args.tag_column, args.report, args.device,
         args.batch_tokens,
     )  # fmt: skip
+    print(format_scores(scores))
+    if args.report:
+        print(f"report: {args.report}")
+    return 0
+
+
+def _memory_train(args: argparse.Namespace) -> int:
+    from nmt.memnet.run import load_memory_config, resume_reader, train_reader
+
+    return _run_training(args, load_memory_config, train_reader, resume_reader)
+
+
+def _memory_evaluate(args: argparse.Namespace) -> int:
+    from nmt.memnet.evaluate import evaluate_reader, format_scores
+
+    scores = evaluate_reader(args.model, args.data, args.report, args.examples)
     print(format_scores(scores))
     if args.report:
         print(f"report: {args.report}")

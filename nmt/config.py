@@ -52,6 +52,16 @@ class TokenizerConfig:
 
 
 @dataclass
+class DecoderMemoryConfig:
+    """A key-value memory of learned slots that the decoder queries each step (0 slots: none)."""
+
+    slots: int = 0
+    combine: Literal["gate", "concat"] = "gate"  # how the read joins the attention context
+    addressing: Literal["dot", "additive"] = "dot"
+    top_k: int | None = None  # read only the k best-matching slots
+
+
+@dataclass
 class ModelConfig:
     """Encoder-decoder architecture."""
 
@@ -68,6 +78,7 @@ class ModelConfig:
     output_size: int | None = None  # size of the layer before the softmax; default decoder size
     tie_embeddings: bool = False  # target embeddings = output layer (output_size = embedding)
     dropout: float = 0.3
+    memory: DecoderMemoryConfig = field(default_factory=DecoderMemoryConfig)
 
 
 @dataclass
@@ -147,7 +158,11 @@ def resolve_recipe(name_or_path: str) -> Path:
     )
 
 
-TASK_COMMANDS = {"translation": "nmt train", "tagging": "nmt tag train"}
+TASK_COMMANDS = {
+    "translation": "nmt train",
+    "tagging": "nmt tag train",
+    "memory": "nmt memory train",
+}
 
 
 def load_config(

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from nmt.config import ModelConfig
+from nmt.config import DecoderMemoryConfig, ModelConfig
 from nmt.models.attention import ATTENTIONS
 from nmt.models.builder import build_embedding, build_seq2seq
 from nmt.models.encoder import RecurrentEncoder
@@ -32,6 +32,9 @@ VARIANTS = [
     dict(attention="luong", input_feeding=True, cell="gru", encoder_layers=2, decoder_layers=3),
     dict(attention="dot", input_feeding=False),
     dict(attention="dot", input_feeding=True, tie_embeddings=True),
+    dict(attention="luong", input_feeding=False, memory=DecoderMemoryConfig(slots=5)),
+    dict(attention="bahdanau", memory=DecoderMemoryConfig(slots=5, combine="concat", top_k=2)),
+    dict(attention="none", memory=DecoderMemoryConfig(slots=4, addressing="additive")),
 ]
 
 

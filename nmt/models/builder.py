@@ -10,6 +10,7 @@ from nmt.errors import NmtError
 from nmt.models.attention import ATTENTIONS
 from nmt.models.decoder import AttentionDecoder, FixedContextDecoder
 from nmt.models.encoder import Bridge, RecurrentEncoder
+from nmt.models.memory import DecoderMemory
 from nmt.models.recurrent import build_rnn
 from nmt.models.seq2seq import Seq2Seq
 
@@ -50,6 +51,12 @@ def build_seq2seq(config: ModelConfig, src_vocab_size: int, tgt_vocab_size: int)
         lstm=config.cell == "lstm",
     )
     tgt_embedding = build_embedding(tgt_vocab_size, config.embedding_size)
+    slot_memory = None
+    if config.memory.slots > 0:
+        slot_memory = DecoderMemory(
+            config.decoder_hidden_size, encoder.output_size, config.memory.slots,
+            config.memory.combine, config.memory.addressing, config.memory.top_k,
+        )  # fmt: skip
     if config.attention == "none":
         decoder: nn.Module = FixedContextDecoder(
             tgt_embedding,
@@ -57,6 +64,7 @@ def build_seq2seq(config: ModelConfig, src_vocab_size: int, tgt_vocab_size: int)
             context_size=encoder.output_size,
             output_size=output_size,
             dropout=config.dropout,
+            slot_memory=slot_memory,
         )
     else:
         feed_size = output_size if config.input_feeding else 0
@@ -69,6 +77,7 @@ def build_seq2seq(config: ModelConfig, src_vocab_size: int, tgt_vocab_size: int)
             output_size=output_size,
             input_feeding=config.input_feeding,
             dropout=config.dropout,
+            slot_memory=slot_memory,
         )
     generator = nn.Linear(output_size, tgt_vocab_size)
     if config.tie_embeddings:

@@ -5,7 +5,9 @@ Both offer the same three calls:
   tensors are all batch-first, so one generic reorder serves every decoder);
 - `forward(tgt_in, state)`: the teacher-forced pass over the whole target -> features `[B, T, O]`;
 - `step(prev_tokens, state)`: one step -> features `[B, O]`, the new state, attention or None.
-Features go through the generator (output layer) owned by `Seq2Seq`.
+Features go through the generator (output layer) owned by `Seq2Seq`. Either decoder may consult
+a `DecoderMemory` of learned slots, whose read joins the source context before the output layer;
+its slots are shared by every sentence, so search carries nothing extra in the state.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from torch import nn
 
 from nmt.models.encoder import EncoderOutput
+from nmt.models.memory import DecoderMemory
 from nmt.models.recurrent import RnnState, from_rnn_state, to_rnn_state
 
 
@@ -47,10 +50,14 @@ class FixedContextDecoder(nn.Module):
         context_size: int,
         output_size: int,
         dropout: float = 0.0,
+        slot_memory: DecoderMemory | None = None,
     ) -> None:
         super().__init__()
         self.embedding = embedding
         self.rnn = rnn
+        self.slot_memory = slot_memory
+        if slot_memory is not None:
+            context_size = slot_memory.output_size
         self.output_layer = nn.Linear(rnn.hidden_size + context_size, output_size)
         self.dropout = nn.Dropout(dropout)
         self.output_size = output_size
@@ -79,6 +86,8 @@ class FixedContextDecoder(nn.Module):
         return StepOutput(features, ContextState(hidden, cell, state.context), None)
 
     def _features(self, outputs: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        if self.slot_memory is not None:
+            context = self.slot_memory(outputs, context)
         return self.dropout(torch.tanh(self.output_layer(torch.cat([outputs, context], dim=-1))))
 
 
@@ -109,11 +118,15 @@ class AttentionDecoder(nn.Module):
         output_size: int,
         input_feeding: bool,
         dropout: float = 0.0,
+        slot_memory: DecoderMemory | None = None,
     ) -> None:
         super().__init__()
         self.embedding = embedding
         self.rnn = rnn
         self.attention = attention
+        self.slot_memory = slot_memory
+        if slot_memory is not None:
+            memory_size = slot_memory.output_size
         self.output_layer = nn.Linear(rnn.hidden_size + memory_size, output_size, bias=False)
         self.dropout = nn.Dropout(dropout)
         self.input_feeding = input_feeding
@@ -168,5 +181,7 @@ class AttentionDecoder(nn.Module):
         self, outputs: torch.Tensor, state: AttentionState
     ) -> tuple[torch.Tensor, torch.Tensor]:
         context, weights = self.attention(outputs, state.keys, state.memory, state.mask)
+        if self.slot_memory is not None:
+            context = self.slot_memory(outputs, context)
         features = torch.tanh(self.output_layer(torch.cat([outputs, context], dim=-1)))
         return features, weights  # [B, T, O], [B, T, S]

@@ -1,0 +1,1 @@
+"""Memory networks: a reader that answers questions about a story through a key-value memory."""
