@@ -111,7 +111,32 @@ def build_parser() -> argparse.ArgumentParser:
     average.set_defaults(command=_average)
     _add_tag_commands(commands)
     _add_memory_commands(commands)
+    _add_bench_command(commands)
     return parser
+
+
+def _add_bench_command(commands) -> None:
+    bench = commands.add_parser(
+        "bench", help="measure training and translation speed (and BLEU per time) here",
+        description="Measure a recipe on this machine: steady-state training throughput "
+        "(source and target tokens/s over --steps updates after --warmup, validation "
+        "excluded), translation throughput greedy and with --beam (sentences/s and output "
+        "tokens/s of the search loop) on the test split, peak memory, device, threads and "
+        "versions. -m DIR measures a trained model (its config, with overrides on top); "
+        "--minutes N instead trains a real run for N minutes and reports its test BLEU.",
+    )  # fmt: skip
+    source = bench.add_mutually_exclusive_group()
+    source.add_argument("-c", "--config", help="recipe name or YAML file")
+    source.add_argument("-m", "--model", metavar="DIR", help="a trained checkpoint directory")
+    bench.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. data.path=DIR")
+    bench.add_argument("--steps", type=int, default=200, help="measured updates (200)")
+    bench.add_argument("--warmup", type=int, default=20, help="updates before measuring (20)")
+    bench.add_argument("--beam", type=int, default=5, help="beam size (5)")
+    bench.add_argument("--batch-size", type=int, default=64, help="sentences per batch (64)")
+    bench.add_argument("--sentences", type=int, default=1000, help="sentences to translate")
+    bench.add_argument("--minutes", type=float, help="train a real run this long, report BLEU")
+    bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    bench.set_defaults(command=_bench)
 
 
 def _add_memory_commands(commands) -> None:
@@ -394,6 +419,26 @@ def _memory_evaluate(args: argparse.Namespace) -> int:
     print(format_scores(scores))
     if args.report:
         print(f"report: {args.report}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import json
+
+    from nmt.bench import format_report, run_bench
+    from nmt.checkpoint import CONFIG_FILE, atomic_write
+    from nmt.config import load_config
+
+    recipe = str(Path(args.model) / CONFIG_FILE) if args.model else args.config
+    config = load_config(recipe, args.overrides)
+    report = run_bench(
+        config, args.model, args.steps, args.warmup, args.beam, args.batch_size,
+        args.sentences, args.minutes,
+    )  # fmt: skip
+    print(format_report(report))
+    if args.json:
+        text = json.dumps(report, indent=2) + "\n"
+        atomic_write(Path(args.json), lambda tmp: tmp.write_text(text, "utf-8"))
     return 0
 
 

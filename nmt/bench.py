@@ -1,0 +1,213 @@
+"""`nmt bench`: measure a recipe on this machine, so users can compare hardware and toolkits.
+
+Training throughput is measured on the real training path (the Lightning module, optimiser step
+and clipping of `nmt train`) over `steps` updates after `warmup` updates, validation excluded:
+source and target tokens (no padding; EOS counted, as in the training log's tok/s) per second of
+wall time. Translation throughput is sentences and output tokens per second of the search loop
+(model loading excluded) over the first sentences of the test split, greedy and beam. With
+`minutes`, a real run trains for that long instead, and the test BLEU of its best checkpoint is
+reported, so quality per hour of this hardware can be compared.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import sacrebleu
+import torch
+
+from nmt.checkpoint import LoadedModel, load_model_dir, versions
+from nmt.config import Config
+from nmt.data.datamodule import TranslationDataModule
+from nmt.data.tokenizer import PAD_ID
+from nmt.errors import NmtError
+from nmt.models.builder import build_seq2seq
+from nmt.search import SearchOptions
+from nmt.training import LitSeq2Seq
+from nmt.translate import Translator
+
+logger = logging.getLogger(__name__)
+
+
+class ThroughputProbe(L.Callback):
+    """Counts tokens and time over the training steps after the first `warmup`."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.src_tokens = self.tgt_tokens = self.steps = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        now = time.perf_counter()
+        if trainer.global_step == self.warmup:
+            self.started = now
+        elif trainer.global_step > self.warmup:
+            self.src_tokens += int(batch.src_lengths.sum())
+            self.tgt_tokens += int((batch.tgt_out != PAD_ID).sum())
+            self.steps += 1
+            self.ended = now
+
+    def rates(self) -> dict[str, float]:
+        if self.started is None or self.ended is None or self.steps == 0:
+            raise NmtError("the benchmark ended before any measured step; raise --steps or lower "
+                           "--warmup (an epoch of this corpus may be shorter)")  # fmt: skip
+        seconds = self.ended - self.started
+        return {
+            "steps": self.steps, "seconds": round(seconds, 2),
+            "src_tokens_per_s": round(self.src_tokens / seconds, 1),
+            "tgt_tokens_per_s": round(self.tgt_tokens / seconds, 1),
+            "steps_per_s": round(self.steps / seconds, 3),
+        }  # fmt: skip
+
+
+def measure_training(
+    config: Config, datamodule: TranslationDataModule, steps: int, warmup: int
+) -> tuple[dict[str, float], torch.nn.Module]:
+    """Steady-state training throughput of the recipe's model; returns the rates and the model."""
+    tokenizer = datamodule.tokenizer
+    model = build_seq2seq(config.model, tokenizer.src_vocab_size, tokenizer.tgt_vocab_size)
+    module = LitSeq2Seq(model, config.optim, tokenizer.decode_tgt, [], 1.0, 1)
+    probe = ThroughputProbe(warmup)
+    trainer = L.Trainer(
+        max_steps=warmup + steps, limit_val_batches=0, num_sanity_val_steps=0, logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        accelerator=config.trainer.accelerator, devices=1,
+        precision="32-true" if config.trainer.precision == "32" else config.trainer.precision,
+        gradient_clip_val=config.trainer.gradient_clip_val, use_distributed_sampler=False,
+        callbacks=[probe],
+    )  # fmt: skip
+    trainer.fit(module, datamodule=datamodule)
+    return probe.rates(), model
+
+
+def measure_translation(
+    translator: Translator, sentences: list[str], beam: int, batch_size: int
+) -> dict[str, float]:
+    """Sentences and output tokens per second of the search loop (loading excluded)."""
+    options = SearchOptions(beam_size=beam)
+    started = time.perf_counter()
+    found = translator.translate_nbest(sentences, options, batch_size)
+    seconds = time.perf_counter() - started
+    tokens = sum(len(hyps[0].tgt_pieces) for hyps in found if hyps)
+    return {
+        "beam": beam, "batch_size": batch_size, "sentences": len(sentences),
+        "seconds": round(seconds, 2), "sentences_per_s": round(len(sentences) / seconds, 1),
+        "tgt_tokens_per_s": round(tokens / seconds, 1),
+    }  # fmt: skip
+
+
+def run_bench(
+    config: Config,
+    model_dir: str | None = None,
+    steps: int = 200,
+    warmup: int = 20,
+    beam: int = 5,
+    batch_size: int = 64,
+    sentences: int = 1000,
+    minutes: float | None = None,
+) -> dict[str, Any]:
+    """Every figure of `nmt bench` for one recipe (and optionally a trained checkpoint)."""
+    report: dict[str, Any] = {"recipe": config.name, "machine": machine()}
+    if model_dir and minutes is not None:
+        raise NmtError("--minutes trains a new model; it cannot be combined with -m")
+    loaded: LoadedModel | None = load_model_dir(model_dir) if model_dir else None
+    L.seed_everything(config.trainer.seed, verbose=False)
+    if minutes is not None:
+        from nmt.run import train
+
+        config.trainer.max_minutes = minutes
+        config.trainer.progress_bar = False
+        config.name = f"{config.name}-bench-{minutes:g}min"
+        run_dir = train(config)
+        report["training"] = logged_rates(run_dir / "logs" / "metrics.csv")
+        report["run_dir"] = str(run_dir)
+        loaded = load_model_dir(run_dir)
+        datamodule = _datamodule(config, run_dir / "tokenizer")
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            tokenizer_dir = Path(model_dir) / "tokenizer" if model_dir else Path(scratch) / "tok"
+            datamodule = _datamodule(config, tokenizer_dir)
+            report["training"], model = measure_training(config, datamodule, steps, warmup)
+        if loaded is None:  # an untrained model's outputs run to the length limit: say so
+            report["translation_note"] = "untrained model (give -m DIR for realistic figures)"
+            loaded = LoadedModel(model.eval(), datamodule.tokenizer, config, {})
+    split = "test" if "test" in datamodule.corpus else "validation"
+    data = datamodule.corpus[split].select(range(min(sentences, datamodule.corpus[split].num_rows)))
+    translator = Translator(loaded, "cpu")
+    report["translation"] = {
+        "split": split,
+        "greedy": measure_translation(translator, list(data["src"]), 1, batch_size),
+        f"beam{beam}": measure_translation(translator, list(data["src"]), beam, batch_size),
+    }
+    if minutes is not None:
+        hypotheses = translator.translate(list(data["src"]), SearchOptions(beam_size=beam))
+        metric = sacrebleu.BLEU()
+        bleu = metric.corpus_score(hypotheses, [list(data["tgt"])])
+        report["bleu"] = {"split": split, "beam": beam, "score": round(bleu.score, 2),
+                          "signature": str(metric.get_signature())}  # fmt: skip
+    report["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return report
+
+
+def _datamodule(config: Config, tokenizer_dir: Path) -> TranslationDataModule:
+    datamodule = TranslationDataModule(
+        config.data, config.tokenizer, tokenizer_dir, seed=config.trainer.seed
+    )
+    datamodule.setup("fit")
+    return datamodule
+
+
+def logged_rates(metrics: Path) -> dict[str, float]:
+    """Mean training tok/s a run logged, its first tenth (warm-up) left out."""
+    with metrics.open() as handle:
+        rows = [row for row in csv.DictReader(handle) if row.get("tok/s")]
+    rows = rows[len(rows) // 10 :]
+    if not rows:
+        return {}
+    rates = {"tgt_tokens_per_s": round(statistics.mean(float(r["tok/s"]) for r in rows), 1)}
+    src = [float(r["train/src_tok_per_s"]) for r in rows if r.get("train/src_tok_per_s")]
+    if src:
+        rates["src_tokens_per_s"] = round(statistics.mean(src), 1)
+    return rates
+
+
+def machine() -> dict[str, Any]:
+    device = "cpu: " + (platform.processor() or platform.machine())
+    if torch.cuda.is_available():
+        device = f"cuda: {torch.cuda.get_device_name(0)}"
+    return {"device": device, "torch_threads": torch.get_num_threads(), "versions": versions()}
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A small Markdown table of the figures."""
+    training = report.get("training", {})
+    rows = [
+        ("device", report["machine"]["device"]),
+        ("torch threads", report["machine"]["torch_threads"]),
+        ("training target tokens/s", training.get("tgt_tokens_per_s")),
+        ("training source tokens/s", training.get("src_tokens_per_s")),
+    ]
+    for name, figures in report["translation"].items():
+        if isinstance(figures, dict):
+            rows.append((f"translate {name} (batch {figures['batch_size']}), sentences/s",
+                         figures["sentences_per_s"]))  # fmt: skip
+            rows.append((f"translate {name}, output tokens/s", figures["tgt_tokens_per_s"]))
+    if "bleu" in report:
+        rows.append((f"{report['bleu']['split']} BLEU (beam {report['bleu']['beam']})",
+                     report["bleu"]["score"]))  # fmt: skip
+    rows.append(("peak resident memory (MiB)", report["peak_rss_mib"]))
+    lines = [f"| {report['recipe']} | |", "|---|---:|"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    if "translation_note" in report:
+        lines.append(f"\ntranslation: {report['translation_note']}")
+    return "\n".join(lines)
