@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import datasets
 import lightning as L
@@ -22,7 +22,9 @@ from nmt.data.conll import load_tagging_corpus
 from nmt.data.datamodule import hold_out_validation
 from nmt.data.tag_vocab import PAD_INDEX, TaggingVocab
 from nmt.errors import NmtError
-from nmt.tagging.config import TagDataConfig
+
+if TYPE_CHECKING:  # the config lives with the later stage that loads it
+    from nmt.tagging.config import TagDataConfig
 
 logger = logging.getLogger(__name__)
 

@@ -8,13 +8,17 @@ two output layers with the same interface (`loss`, `decode`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from nmt.data.tag_vocab import PAD_INDEX, UNK_INDEX, TaggingVocab
 from nmt.models.crf import LinearChainCRF, bio_transition_constraints
 from nmt.models.recurrent import build_rnn, run_packed
-from nmt.tagging.config import TaggerModelConfig
+
+if TYPE_CHECKING:  # the config lives with the later stage that loads it
+    from nmt.tagging.config import TaggerModelConfig
 
 
 class CharCNN(nn.Module):
