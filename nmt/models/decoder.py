@@ -19,7 +19,7 @@ from torch import nn
 
 from nmt.models.encoder import EncoderOutput
 from nmt.models.memory import DecoderMemory
-from nmt.models.recurrent import RnnState, from_rnn_state, rnn_step, to_rnn_state
+from nmt.models.recurrent import RnnState, from_rnn_state, to_rnn_state
 
 
 class DecoderOutput(NamedTuple):
@@ -173,8 +173,8 @@ class AttentionDecoder(nn.Module):
     def _step_native(
         self, rnn_input: torch.Tensor, rnn_state: RnnState, state: AttentionState
     ) -> tuple[torch.Tensor, torch.Tensor, RnnState]:
-        output, rnn_state = rnn_step(self.rnn, rnn_input[:, 0], rnn_state)
-        features, weights = self._attend(output[:, None], state)  # [B, 1, O], [B, 1, S]
+        outputs, rnn_state = self.rnn(rnn_input, rnn_state)  # [B, 1, H]
+        features, weights = self._attend(outputs, state)
         return features, weights, rnn_state
 
     def _attend(

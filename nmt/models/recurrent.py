@@ -49,47 +49,6 @@ def run_packed(
     return outputs, state
 
 
-def rnn_step(
-    rnn: nn.RNNBase, inputs: torch.Tensor, state: RnnState
-) -> tuple[torch.Tensor, RnnState]:
-    """One time step of a unidirectional batch-first layer: inputs `[B, I]`, state as `nn.RNNBase`
-    takes it -> (top output `[B, H]`, new state). The same arithmetic as calling `rnn` on a
-    length-1 sequence, but with plain matrix products, which on CPU cost about two thirds of the
-    time of the library's per-call sequence kernel (input feeding calls it once per step)."""
-    is_lstm = isinstance(rnn, nn.LSTM)
-    hidden, cell = state if is_lstm else (state, None)
-    new_hidden, new_cell = [], []
-    layer_input = inputs
-    for layer in range(rnn.num_layers):
-        w_ih, w_hh = getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}")
-        b_ih, b_hh = getattr(rnn, f"bias_ih_l{layer}"), getattr(rnn, f"bias_hh_l{layer}")
-        h = hidden[layer]
-        x_part = nn.functional.linear(layer_input, w_ih, b_ih)
-        h_part = nn.functional.linear(h, w_hh, b_hh)
-        if is_lstm:
-            i, f, g, o = (x_part + h_part).chunk(4, dim=1)
-            c = torch.sigmoid(f) * cell[layer] + torch.sigmoid(i) * torch.tanh(g)
-            h = torch.sigmoid(o) * torch.tanh(c)
-            new_cell.append(c)
-        elif isinstance(rnn, nn.GRU):
-            x_r, x_z, x_n = x_part.chunk(3, dim=1)
-            h_r, h_z, h_n = h_part.chunk(3, dim=1)
-            reset, update = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
-            h = (1 - update) * torch.tanh(x_n + reset * h_n) + update * h
-        else:
-            h = (
-                torch.tanh(x_part + h_part)
-                if rnn.nonlinearity == "tanh"
-                else (x_part + h_part).relu()
-            )
-        new_hidden.append(h)
-        layer_input = h
-        if layer < rnn.num_layers - 1 and rnn.dropout > 0:
-            layer_input = nn.functional.dropout(h, rnn.dropout, rnn.training)
-    stacked = torch.stack(new_hidden)
-    return new_hidden[-1], (stacked, torch.stack(new_cell)) if is_lstm else stacked
-
-
 def to_rnn_state(hidden: torch.Tensor, cell: torch.Tensor | None) -> RnnState:
     """Batch-first `[B, L, H]` state -> what `nn.RNNBase` takes (`[L, B, H]`, paired for LSTM)."""
     hidden = hidden.transpose(0, 1).contiguous()
