@@ -185,17 +185,23 @@ class LoadedModel(NamedTuple):
     metadata: dict[str, Any]
 
 
-def load_model_dir(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
-    """Everything needed to translate, from a checkpoint directory alone."""
+def check_run_dir(run_dir: str | Path, names: tuple[str, ...], kind: str = "") -> Path:
+    """The checkpoint directory, checked to hold `names` (kind: "tagger " etc. for messages)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise NmtError(f"{run_dir}: no such checkpoint directory")
-    for name in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_DIR):
+    for name in names:
         if not (run_dir / name).exists():
             raise NmtError(
-                f"{run_dir}: not a complete checkpoint directory, {name} is missing"
+                f"{run_dir}: not a complete {kind}checkpoint directory, {name} is missing"
                 + (" (no validation has finished yet)" if name == WEIGHTS_FILE else "")
             )
+    return run_dir
+
+
+def load_model_dir(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
+    """Everything needed to translate, from a checkpoint directory alone."""
+    run_dir = check_run_dir(run_dir, (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_DIR))
     config = load_config(str(run_dir / CONFIG_FILE))
     tokenizer = SubwordTokenizer.load(run_dir / TOKENIZER_DIR)
     model = build_seq2seq(config.model, tokenizer.src_vocab_size, tokenizer.tgt_vocab_size)

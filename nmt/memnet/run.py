@@ -11,11 +11,16 @@ from typing import Any, NamedTuple
 import lightning as L
 import torch
 
-from nmt.checkpoint import CONFIG_FILE, WEIGHTS_FILE, base_metadata, read_metadata
+from nmt.checkpoint import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    base_metadata,
+    check_run_dir,
+    read_metadata,
+)
 from nmt.config import load_config
 from nmt.data.stories import write_story_splits
 from nmt.data.story_data import StoryDataModule, StoryVocab
-from nmt.errors import NmtError
 from nmt.memnet.config import MemoryTaskConfig
 from nmt.models.memnet import MemoryNetworkReader
 from nmt.run import fit_module, new_run_dir, resume_checkpoint
@@ -83,11 +88,7 @@ class LoadedReader(NamedTuple):
 
 
 def load_reader_dir(run_dir: str | Path, device: str = "cpu") -> LoadedReader:
-    run_dir = Path(run_dir)
-    for name in (CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE):
-        if not (run_dir / name).exists():
-            raise NmtError(f"{run_dir}: not a complete memory-network checkpoint directory, "
-                           f"{name} is missing")  # fmt: skip
+    run_dir = check_run_dir(run_dir, (CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE), "memory-network ")
     config = load_memory_config(str(run_dir / CONFIG_FILE))
     vocab = StoryVocab.load(run_dir / VOCAB_FILE)
     model = build_reader(config, vocab)

@@ -14,11 +14,16 @@ from typing import Any, NamedTuple
 import lightning as L
 import torch
 
-from nmt.checkpoint import CONFIG_FILE, WEIGHTS_FILE, base_metadata, read_metadata
+from nmt.checkpoint import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    base_metadata,
+    check_run_dir,
+    read_metadata,
+)
 from nmt.config import load_config
 from nmt.data.tag_vocab import TaggingVocab
 from nmt.data.tagging import TaggingDataModule
-from nmt.errors import NmtError
 from nmt.models.tagger import RecurrentTagger, build_tagger
 from nmt.run import fit_module, new_run_dir, resume_checkpoint
 from nmt.tagging.config import TaggingConfig
@@ -71,15 +76,7 @@ class LoadedTagger(NamedTuple):
 
 def load_tagger_dir(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedTagger:
     """Everything needed to tag, from a checkpoint directory alone (weights_only loading)."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise NmtError(f"{run_dir}: no such checkpoint directory")
-    for name in (CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE):
-        if not (run_dir / name).exists():
-            raise NmtError(
-                f"{run_dir}: not a complete tagger checkpoint directory, {name} is missing"
-                + (" (no validation has finished yet)" if name == WEIGHTS_FILE else "")
-            )
+    run_dir = check_run_dir(run_dir, (CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE), "tagger ")
     config = load_tagging_config(str(run_dir / CONFIG_FILE))
     vocab = TaggingVocab.load(run_dir / VOCAB_FILE)
     bio = uses_bio(config.data.tag_scheme, vocab.tags)
