@@ -5,7 +5,6 @@ Files are read line by line, so a bad file fails with an NmtError naming the fil
 `rewrite_tags` writes predicted tags back into a copy of a file's text.
 """
 
-import codecs
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -14,6 +13,7 @@ from typing import NamedTuple
 
 import datasets
 
+from nmt.data.textfile import numbered_lines
 from nmt.errors import NmtError
 
 logger = logging.getLogger(__name__)
@@ -30,25 +30,6 @@ class TaggedSentence(NamedTuple):
     line: int  # 1-based line number of the sentence's first token line
 
 
-def _read_lines(path: Path) -> Iterator[tuple[int, str, str]]:
-    """Yield (1-based line number, text, line ending) for each line; a leading BOM is dropped."""
-    try:
-        file = path.open("rb")
-    except OSError as error:
-        raise NmtError(f"{path}: cannot read ({error.strerror})") from None
-    with file:
-        for number, raw in enumerate(file, start=1):
-            if number == 1:
-                raw = raw.removeprefix(codecs.BOM_UTF8)
-            body = raw.rstrip(b"\r\n")
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError as error:
-                message = f"{path}:{number}: invalid UTF-8 ({error.reason} at byte {error.start})"
-                raise NmtError(message) from None
-            yield number, text, raw[len(body) :].decode("ascii")
-
-
 def read_conllu(path: str | Path, tag_column: str | None = "upos") -> Iterator[TaggedSentence]:
     """Sentences of a CoNLL-U file: the syntactic words (integer IDs) with their UPOS or XPOS.
 
@@ -60,7 +41,7 @@ def read_conllu(path: str | Path, tag_column: str | None = "upos") -> Iterator[T
     tokens: list[str] = []
     tags: list[str] = []
     start = 0
-    for number, text, _ in _read_lines(path):
+    for number, text, _ in numbered_lines(path):
         if not text.strip():
             if tokens:
                 yield TaggedSentence(tokens, None if index is None else tags, start)
@@ -105,7 +86,7 @@ def read_columns(
     tokens: list[str] = []
     tags: list[str] = []
     start = width = first_line = 0
-    for number, text, _ in _read_lines(path):
+    for number, text, _ in numbered_lines(path):
         fields = text.split()
         if not fields or fields[0] == "-DOCSTART-":
             if tokens:
@@ -293,7 +274,7 @@ def rewrite_tags(
             )
     tags = iter([tag for predicted in predictions for tag in predicted])
     lines = []
-    for _, text, ending in _read_lines(path):
+    for _, text, ending in numbered_lines(path):
         fields = text.split("\t")
         if format == "conllu" and fields[0].isdigit():
             fields[index] = next(tags)

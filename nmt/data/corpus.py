@@ -6,7 +6,6 @@ the file and line instead of a pyarrow traceback. `datasets` caches what it buil
 and modification time: a file rewritten in place with its old mtime restored is not re-read.
 """
 
-import codecs
 import json
 import logging
 from collections import Counter
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import datasets
 
+from nmt.data.textfile import numbered_lines
 from nmt.errors import NmtError
 
 logger = logging.getLogger(__name__)
@@ -89,19 +89,10 @@ def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
     invalid UTF-8, and on a carriage return inside a line: the builder reads with universal
     newlines, so a lone "\\r" would silently split one sentence into two rows.
     """
-    with path.open("rb") as file:
-        for number, raw in enumerate(file, start=1):
-            line = raw.removesuffix(b"\n").removesuffix(b"\r")
-            if number == 1:
-                line = line.removeprefix(codecs.BOM_UTF8)
-            try:
-                text = line.decode("utf-8")
-            except UnicodeDecodeError as error:
-                message = f"{path}:{number}: invalid UTF-8 ({error.reason} at byte {error.start})"
-                raise NmtError(message) from None
-            if "\r" in text:
-                raise NmtError(f"{path}:{number}: carriage return inside the line")
-            yield number, text
+    for number, text, _ in numbered_lines(path):
+        if "\r" in text:
+            raise NmtError(f"{path}:{number}: carriage return inside the line")
+        yield number, text
 
 
 def _load_files(
