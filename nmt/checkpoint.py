@@ -185,6 +185,15 @@ class LoadedModel(NamedTuple):
     metadata: dict[str, Any]
 
 
+def check_device(device: str | torch.device) -> torch.device:
+    """The device to load a model on, checked to be usable here (e.g. cuda without a GPU)."""
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as error:
+        raise NmtError(f"device {device}: {error}") from None
+    return torch.device(device)
+
+
 def check_run_dir(run_dir: str | Path, names: tuple[str, ...], kind: str = "") -> Path:
     """The checkpoint directory, checked to hold `names` (kind: "tagger " etc. for messages)."""
     run_dir = Path(run_dir)
@@ -202,6 +211,7 @@ def check_run_dir(run_dir: str | Path, names: tuple[str, ...], kind: str = "") -
 def load_model_dir(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """Everything needed to translate, from a checkpoint directory alone."""
     run_dir = check_run_dir(run_dir, (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_DIR))
+    device = check_device(device)
     config = load_config(str(run_dir / CONFIG_FILE))
     tokenizer = SubwordTokenizer.load(run_dir / TOKENIZER_DIR)
     model = build_seq2seq(config.model, tokenizer.src_vocab_size, tokenizer.tgt_vocab_size)

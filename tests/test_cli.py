@@ -86,3 +86,9 @@ def test_an_interrupted_write_leaves_the_previous_file_intact(tmp_path):
         atomic_write(target, crash_halfway)
     assert target.read_bytes() == b"the good checkpoint"
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+
+
+def test_an_unusable_device_is_a_user_error_not_a_traceback(reversal_run, capsys):
+    assert main(["translate", "-m", str(reversal_run), "--device", "bogus"]) == 2
+    err = capsys.readouterr().err
+    assert "nmt: error: device bogus:" in err and "Traceback" not in err

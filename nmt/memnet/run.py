@@ -15,6 +15,7 @@ from nmt.checkpoint import (
     CONFIG_FILE,
     WEIGHTS_FILE,
     base_metadata,
+    check_device,
     check_run_dir,
     read_metadata,
 )
@@ -89,6 +90,7 @@ class LoadedReader(NamedTuple):
 
 def load_reader_dir(run_dir: str | Path, device: str = "cpu") -> LoadedReader:
     run_dir = check_run_dir(run_dir, (CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE), "memory-network ")
+    device = check_device(device)
     config = load_memory_config(str(run_dir / CONFIG_FILE))
     vocab = StoryVocab.load(run_dir / VOCAB_FILE)
     model = build_reader(config, vocab)

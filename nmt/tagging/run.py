@@ -18,6 +18,7 @@ from nmt.checkpoint import (
     CONFIG_FILE,
     WEIGHTS_FILE,
     base_metadata,
+    check_device,
     check_run_dir,
     read_metadata,
 )
@@ -77,6 +78,7 @@ class LoadedTagger(NamedTuple):
 def load_tagger_dir(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedTagger:
     """Everything needed to tag, from a checkpoint directory alone (weights_only loading)."""
     run_dir = check_run_dir(run_dir, (CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE), "tagger ")
+    device = check_device(device)
     config = load_tagging_config(str(run_dir / CONFIG_FILE))
     vocab = TaggingVocab.load(run_dir / VOCAB_FILE)
     bio = uses_bio(config.data.tag_scheme, vocab.tags)
