@@ -369,9 +369,14 @@ def _tag_train(args: argparse.Namespace) -> int:
 
 def _tag_predict(args: argparse.Namespace) -> int:
     from nmt.checkpoint import atomic_write
-    from nmt.data.conll import TaggedSentence
     from nmt.data.textfile import split_lines
-    from nmt.tagging.predict import Tagger, format_predictions, guess_format, read_sentences
+    from nmt.tagging.predict import (
+        Tagger,
+        format_predictions,
+        guess_format,
+        read_sentences,
+        token_sentences,
+    )  # fmt: skip
 
     file_format = args.format or (guess_format(args.input) if args.input else "tokens")
     if args.input is None and file_format != "tokens":
@@ -381,8 +386,7 @@ def _tag_predict(args: argparse.Namespace) -> int:
     if args.input:
         sentences = read_sentences(args.input, file_format, tag_column)
     else:
-        lines = split_lines(sys.stdin.read())
-        sentences = [TaggedSentence(line.split(), None, n) for n, line in enumerate(lines, 1)]
+        sentences = token_sentences(split_lines(sys.stdin.read()))
     predictions = tagger.tag([sentence.tokens for sentence in sentences], args.batch_tokens)
     text = format_predictions(args.input, predictions, file_format, tag_column)
     if args.output:

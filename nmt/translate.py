@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
 
 from nmt.checkpoint import LoadedModel, load_model_dir
+from nmt.data.batching import length_batches
 from nmt.data.tokenizer import PAD_ID
 from nmt.search import Hypothesis, SearchOptions, search
 
@@ -107,21 +108,3 @@ class Translator:
             tgt_pieces=[model.id_to_piece(i) for i in hypothesis.tokens],
             attention=hypothesis.attention,
         )
-
-
-def length_batches(
-    ids: Sequence[Sequence[int]], batch_size: int, batch_tokens: int | None = None
-) -> Iterator[list[int]]:
-    """Indices of the non-empty rows, sorted by length and grouped so that a batch holds at most
-    batch_size rows and (if given) batch_tokens padded tokens."""
-    order = sorted((i for i, row in enumerate(ids) if row), key=lambda i: len(ids[i]))
-    batch: list[int] = []
-    for i in order:
-        too_many = len(batch) >= batch_size
-        too_wide = batch_tokens is not None and (len(batch) + 1) * len(ids[i]) > batch_tokens
-        if batch and (too_many or too_wide):
-            yield batch
-            batch = []
-        batch.append(i)
-    if batch:
-        yield batch

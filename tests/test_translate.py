@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from nmt.cli import main
-from nmt.translate import MAX_INPUT_TOKENS, Translator, length_batches
+from nmt.data.batching import length_batches
+from nmt.translate import MAX_INPUT_TOKENS, Translator
 
 
 @pytest.fixture(scope="module")

@@ -198,3 +198,21 @@ def collate_translation(examples: Sequence[Mapping[str, Sequence[int]]]) -> Tran
         tgt_out=pad([torch.cat([ids, eos]) for ids in tgt], batch_first=True, padding_value=PAD_ID),
         index=index,
     )
+
+
+def length_batches(
+    ids: Sequence[Sequence[int]], batch_size: int, batch_tokens: int | None = None
+) -> Iterator[list[int]]:
+    """Indices of the non-empty rows, sorted by length and grouped so that a batch holds at most
+    batch_size rows and (if given) batch_tokens padded tokens."""
+    order = sorted((i for i, row in enumerate(ids) if row), key=lambda i: len(ids[i]))
+    batch: list[int] = []
+    for i in order:
+        too_many = len(batch) >= batch_size
+        too_wide = batch_tokens is not None and (len(batch) + 1) * len(ids[i]) > batch_tokens
+        if batch and (too_many or too_wide):
+            yield batch
+            batch = []
+        batch.append(i)
+    if batch:
+        yield batch

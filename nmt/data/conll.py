@@ -117,7 +117,7 @@ def _conllu_index(tag_column: str) -> int:
     return CONLLU_TAG_COLUMNS[tag_column]
 
 
-def _column_index(tag_column: str) -> int:
+def column_index(tag_column: str) -> int:
     """The tag column of a column file: an int index given as a string; "upos" means -1."""
     if tag_column == "upos":
         return -1
@@ -134,7 +134,7 @@ def _tagged_examples(
     if format == "conllu":
         sentences = read_conllu(path, tag_column)
     else:
-        sentences = read_columns(path, tag_column=_column_index(tag_column))
+        sentences = read_columns(path, tag_column=column_index(tag_column))
     count = 0
     for sentence in sentences:
         if sentence.tags is None:
@@ -167,7 +167,7 @@ def load_tagging_corpus(
     if format == "hub":
         corpus = _load_hub(path, hub_config, splits, tokens_column, tag_column, cache_dir)
     else:
-        _conllu_index(tag_column) if format == "conllu" else _column_index(tag_column)
+        _conllu_index(tag_column) if format == "conllu" else column_index(tag_column)
         files = {split: Path(path) / name for split, name in splits.items()}
         missing = [f"{split} {file}" for split, file in files.items() if not file.is_file()]
         if missing:
@@ -255,7 +255,7 @@ def rewrite_tags(
         index = _conllu_index(tag_column)
         sentences = list(read_conllu(path, None))
     elif format == "conll":
-        index = _column_index(tag_column)
+        index = column_index(tag_column)
         sentences = list(read_columns(path, tag_column=index))
     else:
         raise NmtError(f"cannot rewrite tags of format {format!r}; choose conllu or conll")

@@ -67,12 +67,12 @@ class TaggingVocab:
             for token in tokens
         ]
 
-    def tag_ids(self, tags: Sequence[str], where: str = "") -> list[int]:
+    def tag_ids(self, tags: Sequence[str]) -> list[int]:
         try:
             return [self._tag_index[tag] for tag in tags]
         except KeyError as error:
             raise NmtError(
-                f"{where}tag {error.args[0]!r} is not one the model knows ({', '.join(self.tags)})"
+                f"tag {error.args[0]!r} is not one the model knows ({', '.join(self.tags)})"
             ) from None
 
     def tag_names(self, ids: Iterable[int]) -> list[str]:

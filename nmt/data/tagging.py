@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 class TaggingBatch(NamedTuple):
-    """Padded sentences in dataset order; `mask` marks the real tokens."""
+    """Padded sentences in dataset order."""
 
     words: torch.Tensor  # [B, T] long
     chars: torch.Tensor  # [B, T, C] long: each word's characters, PAD_INDEX padded
@@ -38,20 +38,17 @@ class TaggingBatch(NamedTuple):
     tags: torch.Tensor | None  # [B, T] long (0 on padding), None when the input has no tags
     index: torch.Tensor | None  # [B] long: each example's "index" field
 
-    @property
-    def mask(self) -> torch.Tensor:
-        positions = torch.arange(self.words.size(1), device=self.lengths.device)
-        return positions[None, :] < self.lengths[:, None]  # [B, T] bool
+
+def encode_tokens(vocab: TaggingVocab, tokens: Sequence[str]) -> dict[str, list]:
+    """A sentence's word and character ids, as `collate_tagging` wants them."""
+    return {"word_ids": vocab.word_ids(tokens), "char_ids": vocab.char_ids(tokens)}
 
 
 def encode_sentences(
     vocab: TaggingVocab, sentences: Sequence[Sequence[str]]
 ) -> list[dict[str, list]]:
     """Examples for `collate_tagging` from token lists (no tags), with their position as index."""
-    return [
-        {"word_ids": vocab.word_ids(tokens), "char_ids": vocab.char_ids(tokens), "index": i}
-        for i, tokens in enumerate(sentences)
-    ]
+    return [{**encode_tokens(vocab, tokens), "index": i} for i, tokens in enumerate(sentences)]
 
 
 def collate_tagging(examples: Sequence[Mapping[str, list]]) -> TaggingBatch:
@@ -76,17 +73,15 @@ def collate_tagging(examples: Sequence[Mapping[str, list]]) -> TaggingBatch:
 
 
 class TaggingDataModule(L.LightningDataModule):
-    def __init__(
-        self, data: TagDataConfig, vocab_path: Path, seed: int = 0, cache_dir: str | None = None
-    ) -> None:
+    def __init__(self, data: TagDataConfig, vocab_path: Path, seed: int = 0) -> None:
         super().__init__()
         self.data_config = data
         self.vocab_path = Path(vocab_path)
         self.seed = seed
-        self.cache_dir = cache_dir
         self.corpus: datasets.DatasetDict | None = None
         self.vocab: TaggingVocab | None = None
         self.encoded: dict[str, datasets.Dataset] = {}
+        self.lengths: dict[str, list[int]] = {}
 
     @property
     def validation_tags(self) -> list[list[str]]:
@@ -106,17 +101,16 @@ class TaggingDataModule(L.LightningDataModule):
         vocab = self.vocab
         for name, split in self._require_corpus().items():
             self.encoded[name] = split.map(
-                lambda batch, indices: {
-                    "word_ids": [vocab.word_ids(tokens) for tokens in batch["tokens"]],
-                    "char_ids": [vocab.char_ids(tokens) for tokens in batch["tokens"]],
-                    "tag_ids": [vocab.tag_ids(tags) for tags in batch["tags"]],
-                    "index": indices,
+                lambda example, index: {
+                    **encode_tokens(vocab, example["tokens"]),
+                    "tag_ids": vocab.tag_ids(example["tags"]),
+                    "index": index,
                 },
                 with_indices=True,
-                batched=True,
                 remove_columns=split.column_names,
                 desc=f"encoding {name}",
             )
+            self.lengths[name] = [len(tokens) for tokens in split["tokens"]]
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", self.data_config.batch_tokens, shuffle=True)
@@ -125,10 +119,9 @@ class TaggingDataModule(L.LightningDataModule):
         return self._loader("validation", self.data_config.valid_batch_tokens, shuffle=False)
 
     def _loader(self, split: str, max_tokens: int, shuffle: bool) -> DataLoader:
-        lengths = [len(tokens) for tokens in self._require_corpus()[split]["tokens"]]
         return token_batch_loader(
-            self.encoded[split], lengths, max_tokens, collate_tagging, shuffle, self.seed,
-            self.trainer, self.data_config.num_workers,
+            self.encoded[split], self.lengths[split], max_tokens, collate_tagging, shuffle,
+            self.seed, self.trainer, self.data_config.num_workers,
         )  # fmt: skip
 
     def _load_corpus(self) -> datasets.DatasetDict:
@@ -138,7 +131,6 @@ class TaggingDataModule(L.LightningDataModule):
         corpus = load_tagging_corpus(
             config.format, config.path, config.splits, config.tag_column,
             hub_config=config.hub_config, tokens_column=config.tokens_column,
-            cache_dir=self.cache_dir,
         )  # fmt: skip
         if config.max_length is not None:
             before = corpus["train"].num_rows

@@ -125,7 +125,10 @@ class CrfOutput(nn.Module):
 
 
 class RecurrentTagger(nn.Module):
-    """Token embedder -> dropout -> RNN -> dropout -> linear tag scores -> output layer."""
+    """Token embedder -> dropout -> RNN -> dropout -> linear tag scores -> output layer.
+
+    `scores` runs the network; `loss` and `decode` take its scores, so validation, which needs
+    both, runs the network once."""
 
     def __init__(
         self, embedder: TokenEmbedder, rnn: nn.RNNBase, num_tags: int, output: nn.Module,
@@ -145,22 +148,18 @@ class RecurrentTagger(nn.Module):
         features, _ = run_packed(self.rnn, embedded, lengths)
         return self.scorer(self.dropout(features))
 
-    def loss(
-        self, words: torch.Tensor, chars: torch.Tensor, lengths: torch.Tensor, tags: torch.Tensor
-    ) -> torch.Tensor:
-        """Summed training loss of the batch (divide by the token count for a mean)."""
-        return self.output.loss(self.scores(words, chars, lengths), tags, _mask(lengths, words))
+    def loss(self, scores: torch.Tensor, lengths: torch.Tensor, tags: torch.Tensor):
+        """Summed training loss of `scores` (divide by the token count for a mean)."""
+        return self.output.loss(scores, tags, _mask(lengths, scores))
 
-    def decode(
-        self, words: torch.Tensor, chars: torch.Tensor, lengths: torch.Tensor
-    ) -> torch.Tensor:
-        """Predicted tag ids [B, T], 0 on padding."""
-        return self.output.decode(self.scores(words, chars, lengths), _mask(lengths, words))
+    def decode(self, scores: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Predicted tag ids [B, T] from `scores`, 0 on padding."""
+        return self.output.decode(scores, _mask(lengths, scores))
 
 
-def _mask(lengths: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
-    positions = torch.arange(words.size(1), device=words.device)
-    return positions[None, :] < lengths.to(words.device)[:, None]
+def _mask(lengths: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    positions = torch.arange(scores.size(1), device=scores.device)
+    return positions[None, :] < lengths.to(scores.device)[:, None]
 
 
 def build_tagger(

@@ -34,11 +34,24 @@ def bio_spans(tags: Sequence[str]) -> list[Span]:
     return spans
 
 
-def _prf(correct: int, predicted: int, gold: int) -> dict[str, float]:
+def _row(correct: int, predicted: int, gold: int) -> dict[str, float]:
+    """Precision, recall and F1 in percent, and the gold count (support)."""
     precision = correct / predicted if predicted else 0.0
     recall = correct / gold if gold else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f1}
+    return {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f1, "support": gold}
+
+
+def _new_counts() -> dict[str, Counter[str]]:
+    return {"correct": Counter(), "pred": Counter(), "gold": Counter()}
+
+
+def _rows(counts: dict[str, Counter[str]]) -> dict[str, dict[str, float]]:
+    """One `_row` per key (tag or entity type) seen in the gold or predicted counts."""
+    return {
+        key: _row(counts["correct"][key], counts["pred"][key], counts["gold"][key])
+        for key in sorted(counts["gold"] | counts["pred"])
+    }
 
 
 def score_tags(
@@ -47,7 +60,7 @@ def score_tags(
     """Accuracy, per-tag scores and (with bio) entity scores, as percentages."""
     if len(gold) != len(predicted):
         raise NmtError(f"{len(gold)} gold sentences but {len(predicted)} predicted")
-    counts: dict[str, Counter[str]] = {"correct": Counter(), "gold": Counter(), "pred": Counter()}
+    counts = _new_counts()
     correct_tokens = total_tokens = 0
     for number, (gold_tags, predicted_tags) in enumerate(zip(gold, predicted), start=1):
         if len(gold_tags) != len(predicted_tags):
@@ -61,18 +74,11 @@ def score_tags(
                 counts["correct"][gold_tag] += 1
                 correct_tokens += 1
         total_tokens += len(gold_tags)
-    per_tag = {
-        tag: {
-            **_prf(counts["correct"][tag], counts["pred"][tag], counts["gold"][tag]),
-            "support": counts["gold"][tag],
-        }
-        for tag in sorted(counts["gold"] | counts["pred"])
-    }
     scores: dict[str, Any] = {
         "sentences": len(gold),
         "tokens": total_tokens,
         "accuracy": 100 * correct_tokens / total_tokens if total_tokens else 0.0,
-        "per_tag": per_tag,
+        "per_tag": _rows(counts),
     }
     if bio:
         scores["entities"] = _entity_scores(gold, predicted)
@@ -82,24 +88,14 @@ def score_tags(
 def _entity_scores(
     gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
 ) -> dict[str, Any]:
-    counts: dict[str, Counter[str]] = {"correct": Counter(), "gold": Counter(), "pred": Counter()}
+    counts = _new_counts()
     for gold_tags, predicted_tags in zip(gold, predicted):
         gold_spans, predicted_spans = set(bio_spans(gold_tags)), set(bio_spans(predicted_tags))
         counts["gold"].update(span[0] for span in gold_spans)
         counts["pred"].update(span[0] for span in predicted_spans)
         counts["correct"].update(span[0] for span in gold_spans & predicted_spans)
-    total = {name: sum(counter.values()) for name, counter in counts.items()}
-    return {
-        **_prf(total["correct"], total["pred"], total["gold"]),
-        "support": total["gold"],
-        "per_type": {
-            kind: {
-                **_prf(counts["correct"][kind], counts["pred"][kind], counts["gold"][kind]),
-                "support": counts["gold"][kind],
-            }
-            for kind in sorted(counts["gold"] | counts["pred"])
-        },
-    }
+    totals = [sum(counts[name].values()) for name in ("correct", "pred", "gold")]
+    return {**_row(*totals), "per_type": _rows(counts)}
 
 
 def format_scores(scores: dict[str, Any]) -> str:

@@ -41,13 +41,15 @@ class LitTagger(L.LightningModule):
         self.last_validated_step: int | None = None
         self._reset_validation()
 
-    def _loss(self, batch: TaggingBatch) -> tuple[torch.Tensor, int]:
+    def _loss(self, batch: TaggingBatch, scores: torch.Tensor) -> tuple[torch.Tensor, int]:
         tokens = int(batch.lengths.sum())
-        loss_sum = self.model.loss(batch.words, batch.chars, batch.lengths, batch.tags)
-        return loss_sum / tokens, tokens
+        return self.model.loss(scores, batch.lengths, batch.tags) / tokens, tokens
+
+    def _scores(self, batch: TaggingBatch) -> torch.Tensor:
+        return self.model.scores(batch.words, batch.chars, batch.lengths)
 
     def training_step(self, batch: TaggingBatch, batch_idx: int) -> torch.Tensor:
-        loss, tokens = self._loss(batch)
+        loss, tokens = self._loss(batch, self._scores(batch))
         self._throughput.add(tokens, tokens)
         self.log("train/loss", loss, prog_bar=True, batch_size=tokens)
         self.log("lr", self.optimizers().param_groups[0]["lr"], batch_size=tokens)
@@ -67,9 +69,10 @@ class LitTagger(L.LightningModule):
         self._val_predictions: list[tuple[int, list[str]]] = []
 
     def validation_step(self, batch: TaggingBatch, batch_idx: int) -> None:
-        loss, tokens = self._loss(batch)
+        scores = self._scores(batch)
+        loss, tokens = self._loss(batch, scores)
         self._val_sums += torch.tensor([float(loss) * tokens, tokens], dtype=torch.float64)
-        predicted = self.model.decode(batch.words, batch.chars, batch.lengths).tolist()
+        predicted = self.model.decode(scores, batch.lengths).tolist()
         for index, ids, length in zip(batch.index.tolist(), predicted, batch.lengths.tolist()):
             self._val_predictions.append((index, self.vocab.tag_names(ids[:length])))
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
-from nmt.data.conll import TaggedSentence, read_columns, read_conllu, rewrite_tags
+from nmt.data.batching import length_batches
+from nmt.data.conll import TaggedSentence, column_index, read_columns, read_conllu, rewrite_tags
 from nmt.data.tagging import collate_tagging, encode_sentences
 from nmt.data.textfile import read_lines
 from nmt.errors import NmtError
@@ -28,38 +29,28 @@ class Tagger:
 
     @classmethod
     def load(cls, run_dir: str | Path, device: str = "cpu") -> Tagger:
-        try:
-            torch.empty(0, device=device)
-        except (RuntimeError, AssertionError) as error:
-            raise NmtError(f"--device {device}: {error}") from None
         return cls(load_tagger_dir(run_dir, device), device)
 
     @torch.inference_mode()
-    def tag(
-        self,
-        sentences: Sequence[Sequence[str]],
-        batch_tokens: int = 4000,
-        on_batch: Callable[[int], object] | None = None,
-    ) -> list[list[str]]:
-        """Tags of each sentence (a list of tokens); empty sentences get no tags."""
+    def tag(self, sentences: Sequence[Sequence[str]], batch_tokens: int = 4000) -> list[list[str]]:
+        """Tags of each sentence (a list of tokens), in length-sorted batches of at most
+        batch_tokens padded tokens; empty sentences get no tags."""
         results: list[list[str]] = [[] for _ in sentences]
-        examples = [e for e in encode_sentences(self.vocab, sentences) if e["word_ids"]]
-        examples.sort(key=lambda example: len(example["word_ids"]), reverse=True)
-        start = 0
-        while start < len(examples):
-            longest = len(examples[start]["word_ids"])
-            size = max(1, batch_tokens // longest)
-            chunk = examples[start : start + size]
-            batch = collate_tagging(chunk)
-            predicted = self.model.decode(
-                batch.words.to(self.device), batch.chars.to(self.device), batch.lengths
-            ).tolist()
-            for index, ids, length in zip(batch.index.tolist(), predicted, batch.lengths.tolist()):
+        examples = encode_sentences(self.vocab, sentences)
+        word_ids = [example["word_ids"] for example in examples]
+        for chunk in length_batches(word_ids, batch_size=len(examples), batch_tokens=batch_tokens):
+            batch = collate_tagging([examples[i] for i in chunk])
+            scores = self.model.scores(batch.words.to(self.device), batch.chars.to(self.device),
+                                       batch.lengths)  # fmt: skip
+            predicted = self.model.decode(scores, batch.lengths).tolist()
+            for index, ids, length in zip(chunk, predicted, batch.lengths.tolist()):
                 results[index] = self.vocab.tag_names(ids[:length])
-            start += len(chunk)
-            if on_batch is not None:
-                on_batch(len(chunk))
         return results
+
+
+def token_sentences(lines: Sequence[str]) -> list[TaggedSentence]:
+    """One sentence per line, tokens split at whitespace (an empty line is an empty sentence)."""
+    return [TaggedSentence(line.split(), None, number) for number, line in enumerate(lines, 1)]
 
 
 def read_sentences(
@@ -69,14 +60,11 @@ def read_sentences(
     "conllu", "conll": CoNLL files, whose tags are read only `with_tags` (so unlabelled
     CoNLL-U with "_" tags can be tagged)."""
     if file_format == "tokens":
-        return [
-            TaggedSentence(line.split(), None, number)
-            for number, line in enumerate(read_lines(path), start=1)
-        ]
+        return token_sentences(read_lines(path))
     if file_format == "conllu":
         return list(read_conllu(path, tag_column if with_tags else None))
     if file_format == "conll":
-        return list(read_columns(path, tag_column=-1 if tag_column == "upos" else int(tag_column)))
+        return list(read_columns(path, tag_column=column_index(tag_column)))
     raise NmtError(f"unknown file format {file_format!r}; choose one of {', '.join(FILE_FORMATS)}")
 
 
