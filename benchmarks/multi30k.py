@@ -9,13 +9,13 @@ Run it on an otherwise idle machine: the figures are timings. Not part of the te
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from nmt.bench import logged_rates
 
 RECIPES = ("multi30k_en_de_attention", "multi30k_en_de_no_attention")
 
@@ -82,21 +82,15 @@ def benchmark(recipe: str, args: argparse.Namespace) -> dict:
         "commands": [" ".join(train_cmd), " ".join(translate_cmd), " ".join(evaluate_cmd)],
         "train_wall_s": round(train_wall, 1),
         "train_peak_rss_mib": round(train_rss),
-        "train_tgt_tokens_per_s": steady_tokens_per_s(run_dir / "logs" / "metrics.csv"),
+        "train_tgt_tokens_per_s": logged_rates(run_dir / "logs" / "metrics.csv").get(
+            "tgt_tokens_per_s"
+        ),
         "best_validation": json.loads((run_dir / "metadata.json").read_text())["best"],
         "translate_wall_s": round(translate_wall, 1),
         "translate_sentences_per_s_incl_load": round(sentences / translate_wall, 1),
         "translate_peak_rss_mib": round(translate_rss),
         "scores": json.loads((report / "report.json").read_text()),
     }
-
-
-def steady_tokens_per_s(metrics: Path) -> float | None:
-    """Mean of the logged tok/s values after the first tenth of training (warm-up left out)."""
-    with metrics.open() as handle:
-        values = [float(row["tok/s"]) for row in csv.DictReader(handle) if row.get("tok/s")]
-    values = values[len(values) // 10 :]
-    return round(statistics.mean(values)) if values else None
 
 
 def markdown_table(rows: list[dict]) -> str:

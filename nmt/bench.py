@@ -92,18 +92,20 @@ def measure_training(
 
 def measure_translation(
     translator: Translator, sentences: list[str], beam: int, batch_size: int
-) -> dict[str, float]:
-    """Sentences and output tokens per second of the search loop (loading excluded)."""
+) -> tuple[dict[str, float], list[str]]:
+    """Sentences and output tokens per second of the search loop (loading excluded), and the
+    translations."""
     options = SearchOptions(beam_size=beam)
     started = time.perf_counter()
     found = translator.translate_nbest(sentences, options, batch_size)
     seconds = time.perf_counter() - started
     tokens = sum(len(hyps[0].tgt_pieces) for hyps in found if hyps)
-    return {
+    figures = {
         "beam": beam, "batch_size": batch_size, "sentences": len(sentences),
         "seconds": round(seconds, 2), "sentences_per_s": round(len(sentences) / seconds, 1),
         "tgt_tokens_per_s": round(tokens / seconds, 1),
     }  # fmt: skip
+    return figures, [hyps[0].text if hyps else "" for hyps in found]
 
 
 def run_bench(
@@ -144,13 +146,10 @@ def run_bench(
     split = "test" if "test" in datamodule.corpus else "validation"
     data = datamodule.corpus[split].select(range(min(sentences, datamodule.corpus[split].num_rows)))
     translator = Translator(loaded, "cpu")
-    report["translation"] = {
-        "split": split,
-        "greedy": measure_translation(translator, list(data["src"]), 1, batch_size),
-        f"beam{beam}": measure_translation(translator, list(data["src"]), beam, batch_size),
-    }
+    greedy, _ = measure_translation(translator, list(data["src"]), 1, batch_size)
+    beamed, hypotheses = measure_translation(translator, list(data["src"]), beam, batch_size)
+    report["translation"] = {"split": split, "greedy": greedy, f"beam{beam}": beamed}
     if minutes is not None:
-        hypotheses = translator.translate(list(data["src"]), SearchOptions(beam_size=beam))
         metric = sacrebleu.BLEU()
         bleu = metric.corpus_score(hypotheses, [list(data["tgt"])])
         report["bleu"] = {"split": split, "beam": beam, "score": round(bleu.score, 2),

@@ -26,14 +26,15 @@ REQUIRED = ("story", "question", "answer")
 def load_story_files(files: Mapping[str, Path]) -> datasets.DatasetDict:
     """A DatasetDict from one JSONL file per split, each line checked first (file:line errors)."""
     for path in files.values():
-        check_story_file(path)
-    corpus = datasets.load_dataset("json", data_files={s: str(p) for s, p in files.items()})
-    return corpus
+        read_story_file(path)
+    return datasets.load_dataset("json", data_files={s: str(p) for s, p in files.items()})
 
 
-def check_story_file(path: Path) -> None:
+def read_story_file(path: Path) -> list[dict[str, Any]]:
+    """The examples of a JSONL story file, each line checked (errors name the file and line)."""
     if not Path(path).is_file():
         raise NmtError(f"{path}: no such story file")
+    examples = []
     with open(path, encoding="utf-8") as file:
         for number, line in enumerate(file, start=1):
             try:
@@ -45,6 +46,8 @@ def check_story_file(path: Path) -> None:
                 raise NmtError(f"{path}:{number}: needs keys {', '.join(REQUIRED)}")
             if not isinstance(example["story"], list) or not example["story"]:
                 raise NmtError(f"{path}:{number}: 'story' must be a non-empty list of sentences")
+            examples.append(example)
+    return examples
 
 
 def words(text: str) -> list[str]:

@@ -3,14 +3,13 @@ question type, and the addressing weights of a few examples (which sentences eac
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from nmt.checkpoint import atomic_write, write_json
-from nmt.data.story_data import check_story_file, collate_stories, encode_story
+from nmt.data.story_data import collate_stories, encode_story, read_story_file
 from nmt.memnet.module import accuracy_by_type
 from nmt.memnet.run import load_reader_dir, split_files
 
@@ -27,8 +26,7 @@ def evaluate_reader(
     loaded = load_reader_dir(model_dir)
     if data_path is None:
         data_path = split_files(loaded.config, Path(model_dir))["test"]
-    check_story_file(Path(data_path))
-    rows = [json.loads(line) for line in Path(data_path).read_text("utf-8").splitlines()]
+    rows = read_story_file(Path(data_path))
     max_sentences = loaded.config.data.max_sentences
     predicted, weights = [], []
     for start in range(0, len(rows), batch_size):
