@@ -18,6 +18,7 @@ import resource
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,9 @@ logger = logging.getLogger(__name__)
 class ThroughputProbe(L.Callback):
     """Counts tokens and time over the training steps after the first `warmup`."""
 
-    def __init__(self, warmup: int) -> None:
+    def __init__(self, warmup: int, profiler: torch.profiler.profile | None = None) -> None:
         self.warmup = warmup
+        self.profiler = profiler
         self.started: float | None = None
         self.ended: float | None = None
         self.src_tokens = self.tgt_tokens = self.steps = 0
@@ -51,11 +53,17 @@ class ThroughputProbe(L.Callback):
         now = time.perf_counter()
         if trainer.global_step == self.warmup:
             self.started = now
+            if self.profiler is not None:
+                self.profiler.start()
         elif trainer.global_step > self.warmup:
             self.src_tokens += int(batch.src_lengths.sum())
             self.tgt_tokens += int((batch.tgt_out != PAD_ID).sum())
             self.steps += 1
             self.ended = now
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        if self.profiler is not None and self.started is not None:
+            self.profiler.stop()
 
     def rates(self) -> dict[str, float]:
         if self.started is None or self.ended is None or self.steps == 0:
@@ -71,13 +79,33 @@ class ThroughputProbe(L.Callback):
 
 
 def measure_training(
-    config: Config, datamodule: TranslationDataModule, steps: int, warmup: int
+    config: Config,
+    datamodule: TranslationDataModule,
+    steps: int,
+    warmup: int,
+    profile: Path | None = None,
 ) -> tuple[dict[str, float], torch.nn.Module]:
-    """Steady-state training throughput of the recipe's model; returns the rates and the model."""
+    """Steady-state training throughput of the recipe's model; returns the rates and the model.
+
+    With `profile`, torch.profiler records the measured steps and its table of operators (by
+    their own CPU time) is written there; the profiler's overhead lowers the rates of that run.
+    """
     tokenizer = datamodule.tokenizer
     model = build_seq2seq(config.model, tokenizer.src_vocab_size, tokenizer.tgt_vocab_size)
-    module = LitSeq2Seq(model, config.optim, tokenizer.decode_tgt, [], 1.0, 1)
-    probe = ThroughputProbe(warmup)
+    # A budget schedule needs a wall-clock budget; the learning rate does not change the speed.
+    optim = (
+        replace(config.optim, schedule="constant")
+        if config.optim.schedule == "budget"
+        else config.optim
+    )
+    module = LitSeq2Seq(model, optim, tokenizer.decode_tgt, [], 1.0, 1)
+    profiler = None
+    if profile is not None:
+        activities = [torch.profiler.ProfilerActivity.CPU]
+        if torch.cuda.is_available():
+            activities.append(torch.profiler.ProfilerActivity.CUDA)
+        profiler = torch.profiler.profile(activities=activities)
+    probe = ThroughputProbe(warmup, profiler)
     trainer = L.Trainer(
         max_steps=warmup + steps, limit_val_batches=0, num_sanity_val_steps=0, logger=False,
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
@@ -87,7 +115,13 @@ def measure_training(
         callbacks=[probe],
     )  # fmt: skip
     trainer.fit(module, datamodule=datamodule)
-    return probe.rates(), model
+    rates = probe.rates()
+    if profiler is not None:
+        sort_by = "self_cuda_time_total" if torch.cuda.is_available() else "self_cpu_time_total"
+        table = profiler.key_averages().table(sort_by=sort_by, row_limit=40)
+        profile.write_text(f"{steps} training steps after {warmup}, {config.name}\n{table}\n")
+        rates["profiled"] = True
+    return rates, model
 
 
 def measure_translation(
@@ -95,7 +129,7 @@ def measure_translation(
 ) -> tuple[dict[str, float], list[str]]:
     """Sentences and output tokens per second of the search loop (loading excluded), and the
     translations."""
-    options = SearchOptions(beam_size=beam)
+    options = SearchOptions(beam_size=beam, keep_attention=False)  # as `nmt translate` runs
     started = time.perf_counter()
     found = translator.translate_nbest(sentences, options, batch_size)
     seconds = time.perf_counter() - started
@@ -117,8 +151,11 @@ def run_bench(
     batch_size: int = 64,
     sentences: int = 1000,
     minutes: float | None = None,
+    profile: Path | None = None,
+    quantize: bool = False,
 ) -> dict[str, Any]:
-    """Every figure of `nmt bench` for one recipe (and optionally a trained checkpoint)."""
+    """Every figure of `nmt bench` for one recipe (and optionally a trained checkpoint);
+    `sentences=0` measures training only."""
     report: dict[str, Any] = {"recipe": config.name, "machine": machine()}
     if model_dir and minutes is not None:
         raise NmtError("--minutes trains a new model; it cannot be combined with -m")
@@ -139,23 +176,43 @@ def run_bench(
         with tempfile.TemporaryDirectory() as scratch:
             tokenizer_dir = Path(model_dir) / "tokenizer" if model_dir else Path(scratch) / "tok"
             datamodule = _datamodule(config, tokenizer_dir)
-            report["training"], model = measure_training(config, datamodule, steps, warmup)
+            report["training"], model = measure_training(config, datamodule, steps, warmup, profile)
+        if sentences == 0:
+            report["peak_rss_mib"] = peak_rss_mib()
+            return report
         if loaded is None:  # an untrained model's outputs run to the length limit: say so
             report["translation_note"] = "untrained model (give -m DIR for realistic figures)"
             loaded = LoadedModel(model.eval(), datamodule.tokenizer, config, {})
     split = "test" if "test" in datamodule.corpus else "validation"
     data = datamodule.corpus[split].select(range(min(sentences, datamodule.corpus[split].num_rows)))
+    sources, references = list(data["src"]), list(data["tgt"])
     translator = Translator(loaded, "cpu")
-    greedy, _ = measure_translation(translator, list(data["src"]), 1, batch_size)
-    beamed, hypotheses = measure_translation(translator, list(data["src"]), beam, batch_size)
+    greedy, _ = measure_translation(translator, sources, 1, batch_size)
+    beamed, hypotheses = measure_translation(translator, sources, beam, batch_size)
     report["translation"] = {"split": split, "greedy": greedy, f"beam{beam}": beamed}
-    if minutes is not None:
-        metric = sacrebleu.BLEU()
-        bleu = metric.corpus_score(hypotheses, [list(data["tgt"])])
-        report["bleu"] = {"split": split, "beam": beam, "score": round(bleu.score, 2),
-                          "signature": str(metric.get_signature())}  # fmt: skip
-    report["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    trained = "translation_note" not in report
+    if trained:
+        report["bleu"] = _bleu(hypotheses, references, split, beam)
+    if quantize:
+        int8 = Translator(loaded, "cpu", quantize=True)
+        report["translation"][f"beam{beam}_int8"], hypotheses = measure_translation(
+            int8, sources, beam, batch_size
+        )
+        if trained:
+            report["bleu_int8"] = _bleu(hypotheses, references, split, beam)
+    report["peak_rss_mib"] = peak_rss_mib()
     return report
+
+
+def _bleu(hypotheses: list[str], references: list[str], split: str, beam: int) -> dict[str, Any]:
+    metric = sacrebleu.BLEU()
+    bleu = metric.corpus_score(hypotheses, [references])
+    return {"split": split, "beam": beam, "score": round(bleu.score, 2),
+            "signature": str(metric.get_signature())}  # fmt: skip
+
+
+def peak_rss_mib() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def _datamodule(config: Config, tokenizer_dir: Path) -> TranslationDataModule:
@@ -196,15 +253,18 @@ def format_report(report: dict[str, Any]) -> str:
         ("training target tokens/s", training.get("tgt_tokens_per_s")),
         ("training source tokens/s", training.get("src_tokens_per_s")),
     ]
-    for name, figures in report["translation"].items():
+    for name, figures in report.get("translation", {}).items():
         if isinstance(figures, dict):
             rows.append((f"translate {name} (batch {figures['batch_size']}), sentences/s",
                          figures["sentences_per_s"]))  # fmt: skip
             rows.append((f"translate {name}, output tokens/s", figures["tgt_tokens_per_s"]))
-    if "bleu" in report:
-        rows.append((f"{report['bleu']['split']} BLEU (beam {report['bleu']['beam']})",
-                     report["bleu"]["score"]))  # fmt: skip
+    for key, label in (("bleu", ""), ("bleu_int8", ", int8")):
+        if key in report:
+            rows.append((f"{report[key]['split']} BLEU (beam {report[key]['beam']}{label})",
+                         report[key]["score"]))  # fmt: skip
     rows.append(("peak resident memory (MiB)", report["peak_rss_mib"]))
+    if training.get("profiled"):
+        rows.append(("training rates", "measured under the profiler (slower)"))
     lines = [f"| {report['recipe']} | |", "|---|---:|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     if "translation_note" in report:

@@ -133,8 +133,16 @@ def _add_bench_command(commands) -> None:
     bench.add_argument("--warmup", type=int, default=20, help="updates before measuring (20)")
     bench.add_argument("--beam", type=int, default=5, help="beam size (5)")
     bench.add_argument("--batch-size", type=int, default=64, help="sentences per batch (64)")
-    bench.add_argument("--sentences", type=int, default=1000, help="sentences to translate")
+    bench.add_argument(
+        "--sentences", type=int, default=1000, help="sentences to translate; 0: training only"
+    )
     bench.add_argument("--minutes", type=float, help="train a real run this long, report BLEU")
+    bench.add_argument(
+        "--quantize", action="store_true", help="translate with int8 weights too (CPU)"
+    )
+    bench.add_argument(
+        "--profile", metavar="FILE", help="torch.profiler table of the measured training steps"
+    )
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     bench.set_defaults(command=_bench)
 
@@ -249,9 +257,13 @@ def _add_search_arguments(parser: argparse.ArgumentParser, note: str = "") -> No
     parser.add_argument("--max-length-b", type=int, default=10, help=f"{note}b of the above (10)")
     parser.add_argument("--batch-size", type=int, default=64, help=f"{note}sentences per batch")
     parser.add_argument("--device", default="cpu", help=f"{note}cpu, cuda, cuda:1, ...")
+    parser.add_argument(
+        "--quantize", action="store_true",
+        help=f"{note}int8 weights for the linear and LSTM layers (CPU; faster, see README)",
+    )  # fmt: skip
 
 
-def _search_options(args: argparse.Namespace, n_best: int = 1):
+def _search_options(args: argparse.Namespace, n_best: int = 1, keep_attention: bool = False):
     """SearchOptions from the flags of _add_search_arguments; bad values are user errors."""
     from nmt.search import SearchOptions
 
@@ -259,6 +271,7 @@ def _search_options(args: argparse.Namespace, n_best: int = 1):
         return SearchOptions(
             beam_size=args.beam, n_best=n_best, length_penalty=args.length_penalty,
             max_length_a=args.max_length_a, max_length_b=args.max_length_b,
+            keep_attention=keep_attention,
         )  # fmt: skip
     except ValueError as error:
         raise NmtError(f"--beam/--n-best: {error}") from None
@@ -292,7 +305,7 @@ def _translate(args: argparse.Namespace) -> int:
     from nmt.translate import Translator
 
     options = _search_options(args, args.n_best)
-    translator = Translator.load(args.model, args.device)
+    translator = Translator.load(args.model, args.device, args.quantize)
     if args.input is None and (args.interactive or sys.stdin.isatty()):
         for line in sys.stdin:
             found = translator.translate_nbest([line.rstrip("\n")], options)
@@ -344,9 +357,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise NmtError("evaluate -m DIR needs --src FILE, the sentences to translate")
     else:
         report = evaluate_model(
-            args.model, args.src, args.ref, _search_options(args), report_dir=args.report,
+            args.model, args.src, args.ref, _search_options(args, keep_attention=bool(args.report)),
+            report_dir=args.report,
             compare_path=args.compare, device=args.device, batch_size=args.batch_size,
-            n_bootstrap=args.bootstrap, n_heatmaps=args.heatmaps,
+            n_bootstrap=args.bootstrap, n_heatmaps=args.heatmaps, quantize=args.quantize,
         )  # fmt: skip
     print(format_summary(report))
     if args.report:
@@ -437,7 +451,7 @@ def _bench(args: argparse.Namespace) -> int:
     config = load_config(recipe, args.overrides)
     report = run_bench(
         config, args.model, args.steps, args.warmup, args.beam, args.batch_size,
-        args.sentences, args.minutes,
+        args.sentences, args.minutes, Path(args.profile) if args.profile else None, args.quantize,
     )  # fmt: skip
     print(format_report(report))
     if args.json:

@@ -37,6 +37,7 @@ class DataConfig:
     max_ratio: float | None = 3.0  # longer/shorter side, in words
     validation_size: int = 500  # held out of train when the corpus has no validation split
     batch_tokens: int = 4096  # per batch, padding included
+    batch_sentences: int | None = None  # also at most this many sentences per training batch
     valid_batch_tokens: int = 8192
     num_workers: int = 0
 
@@ -78,6 +79,7 @@ class ModelConfig:
     output_size: int | None = None  # size of the layer before the softmax; default decoder size
     tie_embeddings: bool = False  # target embeddings = output layer (output_size = embedding)
     dropout: float = 0.3
+    param_init: float | None = None  # every weight uniform in [-x, x]; None: PyTorch's defaults
     memory: DecoderMemoryConfig = field(default_factory=DecoderMemoryConfig)
 
 
@@ -90,11 +92,14 @@ class OptimConfig:
     weight_decay: float = 0.0
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     label_smoothing: float = 0.1
-    schedule: Literal["constant", "plateau", "inverse_sqrt"] = "plateau"
+    # budget: the base rate, then a linear decay to min_lr over the last decay_fraction of
+    # trainer.max_minutes (a wall-clock budget has no step count known in advance)
+    schedule: Literal["constant", "plateau", "inverse_sqrt", "budget"] = "plateau"
     warmup_steps: int = 1000  # inverse_sqrt: linear warm-up, then lr * sqrt(warmup / step)
     plateau_factor: float = 0.5  # plateau: lr *= factor when validation BLEU stalls
     plateau_patience: int = 2  # validations without improvement before the lr drops
     min_lr: float = 1e-5
+    decay_fraction: float = 0.3  # budget: the share of the wall-clock budget spent decaying
 
 
 @dataclass

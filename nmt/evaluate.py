@@ -108,6 +108,7 @@ def evaluate_model(
     batch_size: int = 64,
     n_bootstrap: int = 1000,
     n_heatmaps: int = 3,
+    quantize: bool = False,
 ) -> EvaluationReport:
     """Translates src_path with the checkpoint in run_dir and scores the translations. With
     report_dir, they are saved there as hyp.txt beside the report, and an attentional model adds
@@ -115,7 +116,7 @@ def evaluate_model(
     refs = read_references(ref_paths)
     src = read_parallel(src_path, ref_paths[0], len(refs[0]))
     baseline = None if compare_path is None else read_parallel(compare_path, ref_paths[0], len(src))
-    translator = Translator.load(run_dir, device)
+    translator = Translator.load(run_dir, device, quantize)
     translations = translator.translate_nbest(src, options, batch_size=batch_size)
     hyp = [found[0].text if found else "" for found in translations]
     hyp_path = f"translations by {run_dir}"

@@ -18,7 +18,9 @@ class StepModel(Protocol):
 
     def decode_step(self, prev_tokens: torch.Tensor, state: NamedTuple) -> NamedTuple: ...
 
-    def reorder(self, state: NamedTuple, index: torch.Tensor) -> NamedTuple: ...
+    def reorder(
+        self, state: NamedTuple, index: torch.Tensor, within_sentences: bool = False
+    ) -> NamedTuple: ...
 
 
 class Hypotheses(NamedTuple):
@@ -77,6 +79,7 @@ class SearchOptions:
     length_penalty: float = 1.0  # GNMT alpha: score = log P / ((5 + length) / 6) ** alpha
     max_length_a: float = 1.5  # at most a * source length + b output tokens
     max_length_b: int = 10
+    keep_attention: bool = True  # return each hypothesis's attention (reports, heatmaps)
 
     def __post_init__(self) -> None:
         if self.beam_size < 1 or not 1 <= self.n_best <= self.beam_size:
@@ -156,9 +159,10 @@ def beam_search(
     prev = torch.full((batch_size * beam,), BOS_ID, dtype=torch.long, device=device)
     for t in range(int(limits.max())):
         step = model.decode_step(prev, state)
-        beams, origin, prev = _advance(beams, step.log_probs, step.attention, options, finished,
+        attention = step.attention if options.keep_attention else None
+        beams, origin, prev = _advance(beams, step.log_probs, attention, options, finished,
                                        src_lengths)  # fmt: skip
-        state = model.reorder(step.state, origin)
+        state = model.reorder(step.state, origin, within_sentences=True)
         at_limit = limits[beams.sentences] <= t + 1
         _finish_at_limit(beams, at_limit, options.length_penalty, finished, src_lengths)
         done = (
@@ -191,9 +195,9 @@ def _advance(
     """
     active, beam = beams.scores.shape
     vocab = log_probs.size(-1)
-    log_probs = log_probs.view(active, beam, vocab).clone()
-    log_probs[:, :, PAD_ID] = float("-inf")
-    candidates = (beams.scores[:, :, None] + log_probs).view(active, beam * vocab)
+    candidates = beams.scores[:, :, None] + log_probs.view(active, beam, vocab)
+    candidates[:, :, PAD_ID] = float("-inf")  # padding is never an output
+    candidates = candidates.view(active, beam * vocab)
     # 2K candidates always hold K that do not end in EOS (at most one EOS per beam).
     top_scores, top_index = candidates.topk(min(2 * beam, beam * vocab), dim=1)  # [A, 2K]
     origin, token = top_index // vocab, top_index % vocab

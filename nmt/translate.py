@@ -12,6 +12,7 @@ import torch
 from nmt.checkpoint import LoadedModel, load_model_dir
 from nmt.data.batching import length_batches
 from nmt.data.tokenizer import PAD_ID
+from nmt.quantize import quantize_dynamic_int8
 from nmt.search import Hypothesis, SearchOptions, search
 
 logger = logging.getLogger(__name__)
@@ -33,16 +34,23 @@ class Translation(NamedTuple):
 class Translator:
     """Translates lists of sentences in batches of similar length, returning them in input order."""
 
-    def __init__(self, loaded: LoadedModel, device: str | torch.device = "cpu") -> None:
-        self.model = loaded.model.to(device).eval()
+    def __init__(
+        self, loaded: LoadedModel, device: str | torch.device = "cpu", quantize: bool = False
+    ) -> None:
+        """quantize: dynamic int8 linear and recurrent layers (CPU only; see nmt.quantize)."""
+        self.device = torch.device(device)
+        self.model = loaded.model.to(self.device).eval()
+        if quantize:
+            self.model = quantize_dynamic_int8(self.model, self.device)
         self.tokenizer = loaded.tokenizer
         self.config = loaded.config
         self.metadata = loaded.metadata
-        self.device = torch.device(device)
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str | torch.device = "cpu") -> Translator:
-        return cls(load_model_dir(run_dir, device), device)
+    def load(
+        cls, run_dir: str | Path, device: str | torch.device = "cpu", quantize: bool = False
+    ) -> Translator:
+        return cls(load_model_dir(run_dir, device), device, quantize)
 
     def translate(
         self, sentences: Sequence[str], options: SearchOptions | None = None, batch_size: int = 64

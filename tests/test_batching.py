@@ -162,3 +162,14 @@ def test_collate_carries_the_dataset_index():
     assert batch.index.tolist() == [7, 2]
     assert batch.tgt_in.tolist() == [[BOS_ID, 6], [BOS_ID, PAD_ID]]
     assert batch.tgt_out.tolist() == [[6, EOS_ID], [EOS_ID, PAD_ID]]
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_sentence_cap_limits_every_batch(shuffle):
+    """batch_sentences (the peers' "batch 64 sentences") caps batches under a loose token budget."""
+    lengths = random_lengths(500, 3, longest=10)
+    sampler = TokenBatchSampler(lengths, max_tokens=100_000, max_sentences=64, shuffle=shuffle)
+    batches = list(sampler)
+    assert max(len(batch) for batch in batches) == 64
+    assert len(batches) == -(-500 // 64)
+    assert sorted(i for batch in batches for i in batch) == list(range(500))

@@ -26,6 +26,23 @@ def test_bench_measures_training_and_translation_of_a_trained_model(reversal_run
     assert report["peak_rss_mib"] > 0
 
 
+def test_bench_quantized_translation_profile_and_training_only(reversal_run, tmp_path):
+    out, profile = tmp_path / "bench.json", tmp_path / "profile.txt"
+    assert main(["bench", "-m", str(reversal_run), "--steps", "4", "--warmup", "1",
+                 "--sentences", "60", "--quantize", "--json", str(out)]) == 0  # fmt: skip
+    report = json.loads(out.read_text())
+    assert report["translation"]["beam5_int8"]["sentences"] == 60
+    # A trained model's BLEU is reported for both, and int8 costs little on this task.
+    assert report["bleu"]["score"] >= 90
+    assert report["bleu_int8"]["score"] >= report["bleu"]["score"] - 5
+    args = ["bench", "-m", str(reversal_run), "--steps", "4", "--warmup", "1", "--sentences", "0",
+            "--profile", str(profile), "--json", str(out)]  # fmt: skip
+    assert main(args) == 0
+    report = json.loads(out.read_text())
+    assert "translation" not in report and report["training"]["profiled"]
+    assert "aten::" in profile.read_text() and "4 training steps" in profile.read_text()
+
+
 def test_bench_minutes_mode_reports_the_bleu_that_translate_and_sacrebleu_give(
     reverse_task, tmp_path
 ):

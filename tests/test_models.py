@@ -7,7 +7,7 @@ from nmt.config import DecoderMemoryConfig, ModelConfig
 from nmt.models.attention import ATTENTIONS
 from nmt.models.builder import build_embedding, build_seq2seq
 from nmt.models.encoder import RecurrentEncoder
-from nmt.models.recurrent import build_rnn
+from nmt.models.recurrent import FedLSTM, build_rnn
 
 VOCAB = 13
 
@@ -32,6 +32,7 @@ VARIANTS = [
     dict(attention="luong", input_feeding=True, cell="gru", encoder_layers=2, decoder_layers=3),
     dict(attention="dot", input_feeding=False),
     dict(attention="dot", input_feeding=True, tie_embeddings=True),
+    dict(attention="bahdanau", input_feeding=True, encoder_layers=2, decoder_layers=2),
     dict(attention="luong", input_feeding=False, memory=DecoderMemoryConfig(slots=5)),
     dict(attention="bahdanau", memory=DecoderMemoryConfig(slots=5, combine="concat", top_k=2)),
     dict(attention="none", memory=DecoderMemoryConfig(slots=4, addressing="additive")),
@@ -94,6 +95,33 @@ def test_teacher_forced_path_equals_step_by_step(variant):
             assert step.attention is None
         else:
             assert torch.all(step.attention[2, 1:] == 0)  # padding of the 1-token sentence
+
+
+@pytest.mark.parametrize("layers", [1, 3])
+def test_fed_lstm_matches_the_layer_called_step_by_step(layers):
+    """Input feeding's training path (FedLSTM) computes what nn.LSTM computes one step at a time,
+    and its gradients reach the layer's own weights unchanged."""
+    torch.manual_seed(0)
+    rnn = build_rnn("lstm", 5 + 3, 4, num_layers=layers)
+    known, fed = torch.randn(2, 6, 5), torch.randn(2, 6, 3)
+    state = (torch.randn(layers, 2, 4), torch.randn(layers, 2, 4))
+
+    lstm = FedLSTM(rnn, known, state)
+    fast = torch.stack([lstm.step(t, fed[:, t]) for t in range(6)], 1)
+    fast.square().sum().backward()
+    fast_grads = [p.grad.clone() for p in rnn.parameters()]
+    rnn.zero_grad()
+
+    native, native_state = [], state
+    for t in range(6):
+        out, native_state = rnn(torch.cat([known, fed], -1)[:, t : t + 1], native_state)
+        native.append(out)
+    native = torch.cat(native, 1)
+    native.square().sum().backward()
+    torch.testing.assert_close(fast, native)
+    torch.testing.assert_close(lstm.cell[-1], native_state[1][-1])
+    for fast_grad, param in zip(fast_grads, rnn.parameters()):
+        torch.testing.assert_close(fast_grad, param.grad)
 
 
 @pytest.mark.parametrize("variant", VARIANTS[:3] + VARIANTS[5:6], ids=str)

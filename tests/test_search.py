@@ -40,7 +40,7 @@ class ToyModel:
         return NamedTuple("Step", [("log_probs", torch.Tensor), ("state", ToyState),
                                    ("attention", object)])(probs.log(), state, None)  # fmt: skip
 
-    def reorder(self, state, index):
+    def reorder(self, state, index, within_sentences=False):
         return ToyState(state.row.index_select(0, index))
 
 

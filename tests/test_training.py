@@ -1,5 +1,6 @@
 """End-to-end training: tiny models learn tiny tasks; checkpoints reload and resume exactly."""
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -7,8 +8,9 @@ import sacrebleu
 import torch
 
 from nmt.checkpoint import LIGHTNING_DIR, load_model_dir, read_metadata
+from nmt.errors import NmtError
 from nmt.run import resume, train
-from nmt.training import inverse_sqrt_schedule, smoothed_cross_entropy
+from nmt.training import BudgetDecay, inverse_sqrt_schedule, smoothed_cross_entropy
 from nmt.translate import Translator
 
 from .conftest import tiny_config
@@ -97,6 +99,29 @@ def test_inverse_sqrt_schedule_warms_up_then_decays():
     assert factor(0) == pytest.approx(0.01)
     assert factor(99) == pytest.approx(1.0)
     assert factor(399) == pytest.approx(0.5)
+
+
+def test_budget_schedule_holds_the_rate_then_decays_to_the_minimum():
+    decay = BudgetDecay(base_lr=1e-3, min_lr=1e-5, decay_fraction=0.25)
+    assert decay.rate(1.0) == decay.rate(0.25) == 1e-3
+    assert decay.rate(0.125) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert decay.rate(0.0) == pytest.approx(1e-5)
+
+
+def test_budget_schedule_ends_a_timed_run_on_a_small_rate(reverse_task, tmp_path):
+    overrides = ["optim.schedule=budget", "optim.lr=0.001", "trainer.max_minutes=0.1",
+                 "trainer.max_epochs=1000",
+                 "trainer.log_every_n_steps=1", "optim.decay_fraction=0.5"]  # fmt: skip
+    run_dir = train(tiny_config(reverse_task, tmp_path, *overrides))
+    with (run_dir / "logs" / "metrics.csv").open() as handle:
+        rates = [float(row["lr"]) for row in csv.DictReader(handle) if row.get("lr")]
+    assert rates[0] == pytest.approx(1e-3) and rates[-1] < 2e-4
+    assert rates == sorted(rates, reverse=True)
+
+
+def test_budget_schedule_without_a_budget_is_refused(reverse_task, tmp_path):
+    with pytest.raises(NmtError, match="trainer.max_minutes"):
+        train(tiny_config(reverse_task, tmp_path, "optim.schedule=budget"))
 
 
 def test_last_checkpoint_follows_training_even_when_bleu_stalls(reverse_task, tmp_path):

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from nmt.cli import main
 from nmt.data.batching import length_batches
@@ -91,3 +92,24 @@ def test_separators_inside_a_line_do_not_split_it(reversal_run, capsys, monkeypa
     monkeypatch.setattr(sys, "stdin", io.StringIO("a b\x0cc\nd\u2028e f\n\n"))
     assert main(["translate", "-m", str(reversal_run), "--beam", "1"]) == 0
     assert capsys.readouterr().out.count("\n") == 3
+
+
+def test_quantized_model_translates_as_well_as_the_float_one(reversal_run, reverse_task, tmp_path):
+    """--quantize stores the linear and LSTM weights as int8 and keeps the quality."""
+    sources = (reverse_task / "test.src").read_text("utf-8").splitlines()
+    expected = [" ".join(reversed(s.split())) for s in sources]
+    int8 = Translator.load(reversal_run, quantize=True)
+    modules = list(int8.model.modules())
+    assert not any(isinstance(m, (torch.nn.Linear, torch.nn.LSTM)) for m in modules)
+    assert any(type(m) is torch.ao.nn.quantized.dynamic.Linear for m in modules)
+    float_correct = sum(
+        t == e for t, e in zip(Translator.load(reversal_run).translate(sources), expected)
+    )
+    int8_correct = sum(t == e for t, e in zip(int8.translate(sources), expected))
+    assert float_correct >= 0.8 * len(sources)
+    assert int8_correct >= float_correct - 0.05 * len(sources)
+    out = tmp_path / "out.txt"
+    src = reverse_task / "test.src"
+    assert main(["translate", "-m", str(reversal_run), "-i", str(src), "-o", str(out),
+                 "--quantize"]) == 0  # fmt: skip
+    assert out.read_text("utf-8").splitlines() == int8.translate(sources)

@@ -14,7 +14,8 @@ from nmt.errors import NmtError
 
 
 class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
-    """Batches of similar-length examples, each holding at most max_tokens tokens including padding.
+    """Batches of similar-length examples, each holding at most max_tokens tokens including padding
+    (and, if given, at most max_sentences examples).
 
     len(batch) * max length in batch <= max_tokens; an example longer than max_tokens gets a batch
     of its own. With shuffle, indices are shuffled from seed + epoch, cut into chunks of bucket_size
@@ -33,10 +34,12 @@ class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
         num_replicas: int = 1,
         rank: int = 0,
         bucket_size: int = 16_384,  # larger: less padding; smaller: more varied batches
+        max_sentences: int | None = None,
     ):
-        if max_tokens < 1 or bucket_size < 1:
+        if max_tokens < 1 or bucket_size < 1 or (max_sentences is not None and max_sentences < 1):
             raise NmtError(
-                f"max_tokens and bucket_size must be >= 1, got {max_tokens} and {bucket_size}"
+                "max_tokens, max_sentences and bucket_size must be >= 1, got "
+                f"{max_tokens}, {max_sentences} and {bucket_size}"
             )
         if len(lengths) < num_replicas:
             raise NmtError(
@@ -51,6 +54,7 @@ class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
         self.num_replicas = num_replicas
         self.rank = rank
         self.bucket_size = bucket_size
+        self.max_sentences = max_sentences
         self.epoch = 0
         self._cached_epoch: int | None = None
         self._cached_batches: list[list[int]] = []
@@ -79,7 +83,7 @@ class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
         """Batches of all ranks: bucketed and shuffled, or longest first when not shuffling."""
         if not self.shuffle:
             order = np.argsort(-self.lengths, kind="stable")
-            return _pack(order, self.lengths, self.max_tokens)
+            return _pack(order, self.lengths, self.max_tokens, self.max_sentences)
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
         permutation = torch.randperm(len(self.lengths), generator=generator).numpy()
         batches = []
@@ -87,20 +91,25 @@ class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
             chunk = permutation[start : start + self.bucket_size]
             # Stable sort keeps the random order among equal lengths.
             chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
-            batches.extend(_pack(chunk, self.lengths, self.max_tokens))
+            batches.extend(_pack(chunk, self.lengths, self.max_tokens, self.max_sentences))
         batch_order = torch.randperm(len(batches), generator=generator).tolist()
         return [batches[i] for i in batch_order]
 
 
-def _pack(order: np.ndarray, lengths: np.ndarray, max_tokens: int) -> list[list[int]]:
+def _pack(
+    order: np.ndarray, lengths: np.ndarray, max_tokens: int, max_sentences: int | None = None
+) -> list[list[int]]:
     """Cut indices sorted longest first into maximal batches under the budget.
 
-    The first example of each batch is its longest, so the batch takes max_tokens // that length.
+    The first example of each batch is its longest, so the batch takes max_tokens // that length
+    (and no more than max_sentences).
     """
     batches = []
     start = 0
     while start < len(order):
         size = max(1, max_tokens // int(lengths[order[start]]))
+        if max_sentences is not None:
+            size = min(size, max_sentences)
         batches.append(order[start : start + size].tolist())
         start += size
     return batches
@@ -138,6 +147,7 @@ def token_batch_loader(
     seed: int,
     trainer=None,
     num_workers: int = 0,
+    max_sentences: int | None = None,
 ) -> torch.utils.data.DataLoader:
     """A DataLoader of TokenBatchSampler batches, sharded over the trainer's ranks (if any)."""
     sampler = TokenBatchSampler(
@@ -147,6 +157,7 @@ def token_batch_loader(
         seed=seed,
         num_replicas=trainer.world_size if trainer else 1,
         rank=trainer.global_rank if trainer else 0,
+        max_sentences=max_sentences,
     )
     return torch.utils.data.DataLoader(
         dataset,

@@ -86,15 +86,19 @@ class TranslationDataModule(L.LightningDataModule):
             self.encoded[name] = split.select_columns(BATCH_COLUMNS)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.data_config.batch_tokens, shuffle=True)
+        return self._loader(
+            "train", self.data_config.batch_tokens, True, self.data_config.batch_sentences
+        )
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("validation", self.data_config.valid_batch_tokens, shuffle=False)
 
-    def _loader(self, split: str, max_tokens: int, shuffle: bool) -> DataLoader:
+    def _loader(
+        self, split: str, max_tokens: int, shuffle: bool, max_sentences: int | None = None
+    ) -> DataLoader:
         return token_batch_loader(
             self.encoded[split], self.lengths[split], max_tokens, collate_translation, shuffle,
-            self.seed, self.trainer, self.data_config.num_workers,
+            self.seed, self.trainer, self.data_config.num_workers, max_sentences,
         )  # fmt: skip
 
     def _load_corpus(self) -> datasets.DatasetDict:

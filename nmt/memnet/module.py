@@ -12,7 +12,7 @@ import torch
 from nmt.config import OptimConfig
 from nmt.data.story_data import StoryBatch
 from nmt.models.memnet import MemoryNetworkReader
-from nmt.training import build_optimization
+from nmt.training import build_optimization, schedule_callbacks
 
 
 def accuracy_by_type(
@@ -67,3 +67,6 @@ class LitMemNet(L.LightningModule):
 
     def configure_optimizers(self):
         return build_optimization(self.parameters(), self.optim, "val/acc")
+
+    def configure_callbacks(self) -> list[L.Callback]:
+        return schedule_callbacks(self.optim)

@@ -19,7 +19,7 @@ from torch import nn
 
 from nmt.models.encoder import EncoderOutput
 from nmt.models.memory import DecoderMemory
-from nmt.models.recurrent import RnnState, from_rnn_state, to_rnn_state
+from nmt.models.recurrent import FedLSTM, RnnState, from_rnn_state, to_rnn_state
 
 
 class DecoderOutput(NamedTuple):
@@ -37,6 +37,8 @@ class ContextState(NamedTuple):
     hidden: torch.Tensor  # [B, L, H]
     cell: torch.Tensor | None  # [B, L, H]
     context: torch.Tensor  # [B, K] fixed summary of the source
+
+    per_sentence = ("context",)  # equal across a sentence's beams (see Seq2Seq.reorder)
 
 
 class FixedContextDecoder(nn.Module):
@@ -99,6 +101,8 @@ class AttentionState(NamedTuple):
     mask: torch.Tensor  # [B, S]
     input_feed: torch.Tensor | None  # [B, O] previous attentional vector (input feeding only)
 
+    per_sentence = ("memory", "keys", "mask")  # equal across a sentence's beams (see reorder)
+
 
 class AttentionDecoder(nn.Module):
     """Attention after the recurrence (Luong et al. 2015): the top decoder state queries the
@@ -106,7 +110,8 @@ class AttentionDecoder(nn.Module):
 
     Without input feeding the whole teacher-forced recurrence is one RNN call over the target
     (a single cuDNN kernel on GPU) and attention is one batched matrix product. With input feeding
-    the previous attentional vector joins each input, so training must loop over time steps.
+    the previous attentional vector joins each input, so training must loop over time steps; an
+    LSTM then runs as a `FedLSTM` (embeddings projected once, one product per step).
     """
 
     def __init__(
@@ -150,12 +155,20 @@ class AttentionDecoder(nn.Module):
             return DecoderOutput(self.dropout(features), weights)
         input_feed = state.input_feed
         step_features, step_weights = [], []
-        for t in range(tgt_in.size(1)):
-            rnn_input = torch.cat([embedded[:, t : t + 1], input_feed[:, None]], dim=-1)
-            features, weights, rnn_state = self._step_native(rnn_input, rnn_state, state)
-            input_feed = features[:, 0]
-            step_features.append(features)
-            step_weights.append(weights)
+        if isinstance(self.rnn, nn.LSTM):
+            lstm = FedLSTM(self.rnn, embedded, rnn_state)
+            for t in range(tgt_in.size(1)):
+                features, weights = self._attend(lstm.step(t, input_feed)[:, None], state)
+                input_feed = features[:, 0]
+                step_features.append(features)
+                step_weights.append(weights)
+        else:
+            for embedded_t in embedded.unbind(1):
+                rnn_input = torch.cat([embedded_t, input_feed], dim=-1)[:, None]
+                features, weights, rnn_state = self._step_native(rnn_input, rnn_state, state)
+                input_feed = features[:, 0]
+                step_features.append(features)
+                step_weights.append(weights)
         return DecoderOutput(self.dropout(torch.cat(step_features, 1)), torch.cat(step_weights, 1))
 
     def step(self, prev_tokens: torch.Tensor, state: AttentionState) -> StepOutput:

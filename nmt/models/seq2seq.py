@@ -57,11 +57,21 @@ class Seq2Seq(nn.Module):
         return SearchStep(log_probs, step.state, step.attention)
 
     @staticmethod
-    def reorder(state: NamedTuple, index: torch.Tensor) -> NamedTuple:
-        """Select batch entries `index` `[B']` of every tensor in the state."""
+    def reorder(
+        state: NamedTuple, index: torch.Tensor, within_sentences: bool = False
+    ) -> NamedTuple:
+        """Select batch entries `index` `[B']` of every tensor in the state.
+
+        within_sentences: every row moves only among the beams of its own sentence, so fields the
+        state lists in `per_sentence` (the same for all beams of a sentence: encoder outputs,
+        attention keys, mask) are already right and are not copied.
+        """
+        keep = getattr(state, "per_sentence", ()) if within_sentences else ()
         return type(state)(
             *(
-                field.index_select(0, index) if isinstance(field, torch.Tensor) else field
-                for field in state
+                field.index_select(0, index)
+                if isinstance(field, torch.Tensor) and name not in keep
+                else field
+                for name, field in zip(state._fields, state)
             )
         )
