@@ -64,46 +64,6 @@ def from_rnn_state(state: RnnState) -> tuple[torch.Tensor, torch.Tensor | None]:
     return state.transpose(0, 1), None
 
 
-class LoopWeight:
-    """A weight multiplied by one input per time step in a Python loop, whose gradient is one
-    matrix product over all steps in the backward pass.
-
-    Plain autograd computes a weight gradient per step (an outer product over the batch only,
-    inefficient for small batches) and adds it into the sum (a full-size write per step). Here the
-    steps use the weight detached and remember their inputs; a zero "tap" `[B, T, out]`, added once
-    to the pre-activations before the loop, receives every step's output gradient, and its
-    backward turns them into the weight gradient: sum over t of grad_t^T x_t, in one product.
-    """
-
-    def __init__(self, weight: torch.Tensor, batch_size: int, steps: int) -> None:
-        self.detached = weight.detach()
-        self.inputs: list[torch.Tensor] = []
-        self.tap = _WeightGradientTap.apply(weight, self.inputs, batch_size, steps)
-
-    def product(self, t: int, inputs: torch.Tensor, added: torch.Tensor) -> torch.Tensor:
-        """added + inputs @ weight^T for step t (steps in order 0, 1, ...); `added` must carry
-        `tap[:, t]`, e.g. as a slice of a tensor the tap was added to."""
-        if len(self.inputs) != t:
-            raise RuntimeError(
-                f"LoopWeight steps must run in order: got {t}, expected {len(self.inputs)}"
-            )
-        self.inputs.append(inputs.detach())
-        return torch.addmm(added, inputs, self.detached.t())
-
-
-class _WeightGradientTap(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, weight, inputs, batch_size, steps):
-        ctx.inputs = inputs  # filled by the loop after this forward, read in backward
-        return weight.new_zeros(batch_size, steps, weight.size(0))
-
-    @staticmethod
-    def backward(ctx, grad):  # grad [B, T, out]; inputs T x [B, in]
-        inputs = torch.stack(ctx.inputs, dim=1)  # [B, T, in]
-        weight_grad = grad.flatten(0, 1).t() @ inputs.flatten(0, 1)
-        return weight_grad, None, None, None
-
-
 class FedLSTM:
     """Runs an `nn.LSTM`'s own weights one time step at a time, for input feeding in training.
 
@@ -120,27 +80,21 @@ class FedLSTM:
         if rnn.proj_size or rnn.bidirectional or not rnn.batch_first:
             raise ValueError("FedLSTM runs batch-first, one-directional LSTMs without projections")
         self.rnn = rnn
-        batch_size, steps, known_size = known_inputs.shape
+        known_size = known_inputs.size(-1)
         weight_ih = rnn.weight_ih_l0
         bias = rnn.bias_ih_l0 + rnn.bias_hh_l0 if rnn.bias else None
-        first = LoopWeight(
-            torch.cat([weight_ih[:, known_size:], rnn.weight_hh_l0], dim=1), batch_size, steps
-        )
         known_gates = nn.functional.linear(known_inputs, weight_ih[:, :known_size], bias)
         # unbind, not slicing per step: a slice's backward writes a zero tensor of the full size.
-        self.layers = [(first, (known_gates + first.tap).unbind(1))]  # T x [B, 4H]
+        first_weight = torch.cat([weight_ih[:, known_size:], rnn.weight_hh_l0], dim=1)
+        self.layers = [(first_weight, known_gates.unbind(1))]  # weight, T x [B, 4H] to add
         for layer in range(1, rnn.num_layers):
-            weight = LoopWeight(
-                torch.cat(
-                    [getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}")], 1
-                ),
-                batch_size, steps,
-            )  # fmt: skip
-            added = weight.tap
+            weight = torch.cat(
+                [getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}")], dim=1
+            )
+            added = None
             if rnn.bias:
-                bias = getattr(rnn, f"bias_ih_l{layer}") + getattr(rnn, f"bias_hh_l{layer}")
-                added = added + bias
-            self.layers.append((weight, added.unbind(1)))
+                added = getattr(rnn, f"bias_ih_l{layer}") + getattr(rnn, f"bias_hh_l{layer}")
+            self.layers.append((weight, [added] * known_inputs.size(1)))
         hidden, cell = state
         self.hidden = list(hidden.unbind(0))
         self.cell = list(cell.unbind(0))
@@ -153,7 +107,11 @@ class FedLSTM:
             if layer > 0:
                 below = nn.functional.dropout(below, self.rnn.dropout, self.rnn.training)
             inputs = torch.cat([below, self.hidden[layer]], 1)
-            gates = weight.product(t, inputs, added[t])
+            gates = (
+                inputs @ weight.t()
+                if added[t] is None
+                else torch.addmm(added[t], inputs, weight.t())
+            )
             self.hidden[layer], self.cell[layer] = _lstm_cell(gates, self.cell[layer])
             below = self.hidden[layer]
         return self.hidden[-1]
