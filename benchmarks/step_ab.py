@@ -1,0 +1,100 @@
+"""A/B of training-step speed that survives this machine's run-to-run noise (about ±10%).
+
+Separate `nmt bench` runs of the same code differ by up to ±10% here, which hides most single
+changes. This script builds the recipe's data once, takes the same fixed batches for every
+variant, and times forward + backward + clipping + optimiser step for each variant in turn, for
+several rounds, in one process: slow phases of the machine then hit every variant alike.
+Variants are sets of config overrides, separated by `--vs`; `--set KEY=VALUE` applies to all:
+
+    python benchmarks/step_ab.py -c multi30k_en_de_reference \
+        --set data.path=../shared/data/multi30k model.attention=bahdanau --vs model.attention=luong
+
+Every variant trains on the batches of the shared settings, so `data.*` overrides belong in
+`--set`. To compare two versions of the code, run it once per version in alternation (or give one variant
+and compare rounds). Prints target tokens/s per variant and round. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from nmt.config import load_config
+from nmt.data.datamodule import TranslationDataModule
+from nmt.data.tokenizer import PAD_ID
+from nmt.models.builder import build_seq2seq
+from nmt.training import LitSeq2Seq, build_optimization
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-c", "--config", required=True, help="recipe name or YAML file")
+    parser.add_argument("--batches", type=int, default=20, help="timed batches per round (20)")
+    parser.add_argument("--warmup", type=int, default=4, help="untimed batches first (4)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over all variants (3)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override for all"
+    )
+    args, rest = parser.parse_known_args()
+    shared, variants = args.set, _split(rest)
+    base = load_config(args.config, shared)
+    with tempfile.TemporaryDirectory() as scratch:
+        datamodule = TranslationDataModule(
+            base.data, base.tokenizer, Path(scratch) / "tokenizer", seed=base.trainer.seed
+        )
+        datamodule.setup("fit")
+        batches = list(itertools.islice(datamodule.train_dataloader(), args.warmup + args.batches))
+    timed = batches[args.warmup :]
+    tokens = sum(int((batch.tgt_out != PAD_ID).sum()) for batch in timed)
+    tokenizer = datamodule.tokenizer
+    steps = []
+    for overrides in variants:
+        config = load_config(args.config, shared + overrides)
+        torch.manual_seed(config.trainer.seed)
+        model = build_seq2seq(config.model, tokenizer.src_vocab_size, tokenizer.tgt_vocab_size)
+        module = LitSeq2Seq(model, config.optim, tokenizer.decode_tgt, [])
+        optimizer = build_optimization(model.parameters(), config.optim, "val/bleu")["optimizer"]
+        steps.append((" ".join(overrides) or "(recipe)", module, optimizer, config))
+    rates: dict[str, list[float]] = {name: [] for name, *_ in steps}
+    for round_number in range(1, args.rounds + 1):
+        for name, module, optimizer, config in steps:
+            for batch in batches[: args.warmup]:
+                _train_step(module, optimizer, batch, config.trainer.gradient_clip_val)
+            started = time.perf_counter()
+            for batch in timed:
+                _train_step(module, optimizer, batch, config.trainer.gradient_clip_val)
+            rates[name].append(tokens / (time.perf_counter() - started))
+            print(f"round {round_number}  {name}: {rates[name][-1]:.0f} tgt tok/s", flush=True)
+    print("\n| variant | target tokens/s per round | best |\n|---|---|---:|")
+    for name, values in rates.items():
+        print(f"| {name} | {', '.join(f'{v:.0f}' for v in values)} | {max(values):.0f} |")
+
+
+def _train_step(module: LitSeq2Seq, optimizer, batch, clip: float | None) -> None:
+    module.train()
+    loss = module.token_loss(batch).loss
+    optimizer.zero_grad()
+    loss.backward()
+    if clip:
+        torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
+    optimizer.step()
+
+
+def _split(arguments: list[str]) -> list[list[str]]:
+    """One list of overrides per variant; variants are separated by `--vs`."""
+    groups: list[list[str]] = [[]]
+    for argument in arguments:
+        if argument == "--vs":
+            groups.append([])
+        else:
+            groups[-1].append(argument)
+    return groups
+
+
+if __name__ == "__main__":
+    main()
