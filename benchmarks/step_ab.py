@@ -8,10 +8,14 @@ Variants are sets of config overrides, separated by `--vs`; `--set KEY=VALUE` ap
 
     python benchmarks/step_ab.py -c multi30k_en_de_reference \
         --set data.path=../shared/data/multi30k model.attention=bahdanau --vs model.attention=luong
+    python benchmarks/step_ab.py -c multi30k_en_de_reference \
+        --set data.path=../shared/data/multi30k --vs trainer.precision=bf16-mixed
 
 Every variant trains on the batches of the shared settings, so `data.*` overrides belong in
-`--set`. To compare two versions of the code, run it once per version in alternation (or give one variant
-and compare rounds). Prints target tokens/s per variant and round. Not part of the test suite.
+`--set`. To compare two versions of the code, run it once per version in alternation (or give
+one variant and compare rounds). `trainer.precision=bf16-mixed` (or `auto`) runs the forward
+pass under CPU autocast, as Lightning does. Prints target tokens/s per variant and round. Not
+part of the test suite.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from nmt.config import load_config
 from nmt.data.datamodule import TranslationDataModule
 from nmt.data.tokenizer import PAD_ID
 from nmt.models.builder import build_seq2seq
+from nmt.precision import lightning_precision
 from nmt.training import LitSeq2Seq, build_optimization
 
 
@@ -64,10 +69,10 @@ def main() -> None:
     for round_number in range(1, args.rounds + 1):
         for name, module, optimizer, config in steps:
             for batch in batches[: args.warmup]:
-                _train_step(module, optimizer, batch, config.trainer.gradient_clip_val)
+                _train_step(module, optimizer, batch, config)
             started = time.perf_counter()
             for batch in timed:
-                _train_step(module, optimizer, batch, config.trainer.gradient_clip_val)
+                _train_step(module, optimizer, batch, config)
             rates[name].append(tokens / (time.perf_counter() - started))
             print(f"round {round_number}  {name}: {rates[name][-1]:.0f} tgt tok/s", flush=True)
     print("\n| variant | target tokens/s per round | best |\n|---|---|---:|")
@@ -75,9 +80,13 @@ def main() -> None:
         print(f"| {name} | {', '.join(f'{v:.0f}' for v in values)} | {max(values):.0f} |")
 
 
-def _train_step(module: LitSeq2Seq, optimizer, batch, clip: float | None) -> None:
+def _train_step(module: LitSeq2Seq, optimizer, batch, config) -> None:
+    """One update as Lightning runs it: bf16-mixed autocasts the forward pass (CPU here)."""
     module.train()
-    loss = module.token_loss(batch).loss
+    precision = lightning_precision(config.trainer.precision, "cpu")
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed"):
+        loss = module.token_loss(batch).loss
+    clip = config.trainer.gradient_clip_val
     optimizer.zero_grad()
     loss.backward()
     if clip:

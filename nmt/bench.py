@@ -34,6 +34,7 @@ from nmt.data.datamodule import TranslationDataModule
 from nmt.data.tokenizer import PAD_ID
 from nmt.errors import NmtError
 from nmt.models.builder import build_seq2seq
+from nmt.precision import lightning_precision
 from nmt.search import SearchOptions
 from nmt.training import LitSeq2Seq
 from nmt.translate import Translator
@@ -108,16 +109,17 @@ def measure_training(
             activities.append(torch.profiler.ProfilerActivity.CUDA)
         profiler = torch.profiler.profile(activities=activities)
     probe = ThroughputProbe(warmup, profiler)
+    precision = lightning_precision(config.trainer.precision, config.trainer.accelerator)
     trainer = L.Trainer(
         max_steps=warmup + steps, limit_val_batches=0, num_sanity_val_steps=0, logger=False,
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         accelerator=config.trainer.accelerator, devices=1,
-        precision="32-true" if config.trainer.precision == "32" else config.trainer.precision,
+        precision=precision,
         gradient_clip_val=config.trainer.gradient_clip_val, use_distributed_sampler=False,
         callbacks=[probe],
     )  # fmt: skip
     trainer.fit(module, datamodule=datamodule)
-    rates = probe.rates()
+    rates = probe.rates() | {"precision": precision}
     if profiler is not None:
         sort_by = "self_cuda_time_total" if torch.cuda.is_available() else "self_cpu_time_total"
         table = profiler.key_averages().table(sort_by=sort_by, row_limit=40)
@@ -252,6 +254,7 @@ def format_report(report: dict[str, Any]) -> str:
     rows = [
         ("device", report["machine"]["device"]),
         ("torch threads", report["machine"]["torch_threads"]),
+        ("training precision", training.get("precision")),
         ("training target tokens/s", training.get("tgt_tokens_per_s")),
         ("training source tokens/s", training.get("src_tokens_per_s")),
     ]

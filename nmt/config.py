@@ -112,7 +112,8 @@ class TrainerConfig:
     accelerator: str = "auto"
     devices: int | str = "auto"
     strategy: str = "auto"
-    precision: Literal["32-true", "32", "bf16-mixed", "16-mixed"] = "32-true"
+    # auto: bf16-mixed where the device multiplies bfloat16 natively, else 32 (nmt/precision.py)
+    precision: Literal["32-true", "32", "bf16-mixed", "16-mixed", "auto"] = "32-true"
     gradient_clip_val: float | None = 5.0
     val_check_interval: int | float = 1.0  # fraction of an epoch, or a number of batches
     log_every_n_steps: int = 50

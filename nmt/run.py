@@ -33,6 +33,7 @@ from nmt.config import TASK_COMMANDS, Config, TrainerConfig, load_config, save_c
 from nmt.data.datamodule import TranslationDataModule
 from nmt.errors import NmtError
 from nmt.models.builder import build_seq2seq
+from nmt.precision import lightning_precision
 from nmt.training import LitSeq2Seq
 
 logger = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ def build_trainer(config: TrainerConfig, run_dir: Path, monitor: str = "val/bleu
         accelerator=config.accelerator,
         devices=config.devices,
         strategy=config.strategy,
-        precision="32-true" if config.precision == "32" else config.precision,
+        precision=lightning_precision(config.precision, config.accelerator),
         gradient_clip_val=config.gradient_clip_val,
         val_check_interval=config.val_check_interval,
         check_val_every_n_epoch=None if isinstance(config.val_check_interval, int) else 1,

@@ -142,10 +142,23 @@ class LitSeq2Seq(L.LightningModule):
 
     # ----- optimisation -----
     def configure_optimizers(self):
-        return build_optimization(self.parameters(), self.optim, monitor="val/bleu")
+        return configure_optimization(self, self.optim, monitor="val/bleu")
 
     def configure_callbacks(self) -> list[L.Callback]:
         return schedule_callbacks(self.optim)
+
+
+def configure_optimization(module: L.LightningModule, optim: OptimConfig, monitor: str) -> dict:
+    """`build_optimization` for a module's configure_optimizers, fit for mixed precision.
+
+    Lightning refuses to clip the gradients of an optimiser that says it unscales them itself
+    (fused Adam does). Under mixed precision the optimiser says it does not: Lightning then
+    unscales before clipping (16-mixed) or has nothing to unscale (bf16-mixed), and the fused
+    kernel steps on the true gradients."""
+    optimization = build_optimization(module.parameters(), optim, monitor)
+    if "mixed" in str(module.trainer.precision):
+        optimization["optimizer"]._step_supports_amp_scaling = False
+    return optimization
 
 
 def build_optimization(parameters, optim: OptimConfig, monitor: str) -> dict:

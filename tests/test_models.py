@@ -124,6 +124,31 @@ def test_fed_lstm_matches_the_layer_called_step_by_step(layers):
         torch.testing.assert_close(fast_grad, param.grad)
 
 
+def test_fed_lstm_under_bf16_autocast_keeps_its_cell_in_fp32_and_stays_close():
+    """Under bf16 autocast the step products run in bfloat16 but the cell, a sum over all steps,
+    stays fp32; outputs and gradients stay near the fp32 computation."""
+    torch.manual_seed(0)
+    rnn = build_rnn("lstm", 16 + 8, 32)
+    known, fed = torch.randn(4, 10, 16), torch.randn(4, 10, 8)
+    state = (torch.randn(1, 4, 32) * 0.5, torch.randn(1, 4, 32) * 0.5)
+    runs = []
+    for autocast in (False, True):
+        rnn.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            # Under autocast the initial state comes out of the bridge's Linear in bfloat16.
+            start = tuple(s.to(torch.bfloat16) for s in state) if autocast else state
+            lstm = FedLSTM(rnn, known, start)
+            outputs = torch.stack([lstm.step(t, fed[:, t]) for t in range(10)], 1)
+        outputs.float().square().sum().backward()
+        runs.append((outputs.float(), lstm.cell[-1], [p.grad.clone() for p in rnn.parameters()]))
+    (outputs, cell, grads), (bf16_outputs, bf16_cell, bf16_grads) = runs
+    assert bf16_cell.dtype == torch.float32
+    torch.testing.assert_close(bf16_outputs, outputs, atol=0.03, rtol=0)
+    torch.testing.assert_close(bf16_cell, cell, atol=0.05, rtol=0)
+    for bf16_grad, grad in zip(bf16_grads, grads):
+        assert torch.linalg.norm(bf16_grad - grad) <= 0.05 * torch.linalg.norm(grad)
+
+
 @pytest.mark.parametrize("variant", VARIANTS[:3] + VARIANTS[5:6], ids=str)
 def test_sentence_alone_equals_sentence_in_padded_batch(variant):
     torch.manual_seed(0)

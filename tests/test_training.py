@@ -9,6 +9,7 @@ import torch
 
 from nmt.checkpoint import LIGHTNING_DIR, load_model_dir, read_metadata
 from nmt.errors import NmtError
+from nmt.precision import cpu_has_bf16, lightning_precision
 from nmt.run import resume, train
 from nmt.training import BudgetDecay, inverse_sqrt_schedule, smoothed_cross_entropy
 from nmt.translate import Translator
@@ -147,3 +148,30 @@ def test_weights_trained_after_the_last_validation_are_still_scored(reverse_task
                                 "trainer.val_check_interval=1000"))  # fmt: skip
     assert read_metadata(run_dir)["best"]["step"] == 30
     assert len(Translator.load(run_dir).translate(["a b c", ""])) == 2
+
+
+def test_bf16_mixed_precision_with_clipping_and_input_feeding_learns_to_reverse(
+    reverse_task, tmp_path
+):
+    """bf16-mixed (autocast on this CPU) trains with gradient clipping and the fused optimiser,
+    through the input-feeding step loop, and the fp32 weights it saves translate well."""
+    config = tiny_config(
+        reverse_task, tmp_path, "model.attention=bahdanau", "model.input_feeding=true",
+        "trainer.precision=bf16-mixed", "trainer.gradient_clip_val=1.0", "trainer.max_epochs=15",
+    )  # fmt: skip
+    run_dir = train(config)
+    weights = torch.load(run_dir / "model.pt", weights_only=True)
+    assert all(tensor.dtype == torch.float32 for tensor in weights.values())
+    sources, references = read_split(reverse_task, "test")
+    translations = Translator.load(run_dir).translate(sources)
+    assert sacrebleu.corpus_bleu(translations, [references]).score >= 90, translations[:5]
+
+
+def test_precision_names_map_to_lightnings_and_auto_follows_the_cpu():
+    assert lightning_precision("32") == "32-true"
+    assert lightning_precision("16-mixed", "cpu") == "16-mixed"
+    assert lightning_precision("auto", "cpu") == ("bf16-mixed" if cpu_has_bf16() else "32-true")
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():  # Linux: torch's answer agrees with the kernel's CPU flags
+        flags = set(cpuinfo.read_text().split())
+        assert cpu_has_bf16() == bool({"avx512_bf16", "amx_bf16"} & flags)

@@ -12,7 +12,7 @@ import torch
 from nmt.config import OptimConfig
 from nmt.data.story_data import StoryBatch
 from nmt.models.memnet import MemoryNetworkReader
-from nmt.training import build_optimization, schedule_callbacks
+from nmt.training import configure_optimization, schedule_callbacks
 
 
 def accuracy_by_type(
@@ -66,7 +66,7 @@ class LitMemNet(L.LightningModule):
             self.log(f"val/acc_{kind}", accuracy)
 
     def configure_optimizers(self):
-        return build_optimization(self.parameters(), self.optim, "val/acc")
+        return configure_optimization(self, self.optim, "val/acc")
 
     def configure_callbacks(self) -> list[L.Callback]:
         return schedule_callbacks(self.optim)

@@ -85,17 +85,19 @@ class FedLSTM:
         bias = rnn.bias_ih_l0 + rnn.bias_hh_l0 if rnn.bias else None
         known_gates = nn.functional.linear(known_inputs, weight_ih[:, :known_size], bias)
         # unbind, not slicing per step: a slice's backward writes a zero tensor of the full size.
-        first_weight = torch.cat([weight_ih[:, known_size:], rnn.weight_hh_l0], dim=1)
+        first_weight = _cast_once(torch.cat([weight_ih[:, known_size:], rnn.weight_hh_l0], dim=1))
         self.layers = [(first_weight, known_gates.unbind(1))]  # weight, T x [B, 4H] to add
         for layer in range(1, rnn.num_layers):
-            weight = torch.cat(
+            weight = _cast_once(torch.cat(
                 [getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}")], dim=1
-            )
+            ))  # fmt: skip
             added = None
             if rnn.bias:
                 added = getattr(rnn, f"bias_ih_l{layer}") + getattr(rnn, f"bias_hh_l{layer}")
             self.layers.append((weight, [added] * known_inputs.size(1)))
         hidden, cell = state
+        if torch.is_autocast_enabled(cell.device.type):
+            cell = cell.float()  # see _lstm_cell
         self.hidden = list(hidden.unbind(0))
         self.cell = list(cell.unbind(0))
 
@@ -117,8 +119,21 @@ class FedLSTM:
         return self.hidden[-1]
 
 
+def _cast_once(weight: torch.Tensor) -> torch.Tensor:
+    """The weight in autocast's dtype when autocast is on. Autocast caches its casts of
+    parameters, not of tensors computed from them, so a step-loop product would cast anew at
+    every step."""
+    device = weight.device.type
+    if torch.is_autocast_enabled(device):
+        return weight.to(torch.get_autocast_dtype(device))
+    return weight
+
+
 def _lstm_cell(gates: torch.Tensor, cell: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """LSTM update from pre-activations `[B, 4H]` in `nn.LSTM`'s gate order (i, f, g, o)."""
+    """LSTM update from pre-activations `[B, 4H]` in `nn.LSTM`'s gate order (i, f, g, o).
+    The cell runs in the state's precision (fp32 under bf16 autocast), as a sum over many steps
+    would lose too much in bfloat16."""
+    gates = gates.to(cell.dtype)
     size = cell.size(1)
     # One sigmoid over all gates (the candidate's share is unused) is cheaper than three calls.
     sigmoid = torch.sigmoid(gates)

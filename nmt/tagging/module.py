@@ -14,7 +14,7 @@ from nmt.data.tag_vocab import TaggingVocab
 from nmt.data.tagging import TaggingBatch
 from nmt.models.tagger import RecurrentTagger
 from nmt.tagging.metrics import score_tags
-from nmt.training import TokenRate, build_optimization, schedule_callbacks
+from nmt.training import TokenRate, configure_optimization, schedule_callbacks
 
 
 def monitored_metric(bio: bool) -> str:
@@ -99,7 +99,7 @@ class LitTagger(L.LightningModule):
             self.log("val/f1", scores["entities"]["f1"], prog_bar=True, sync_dist=False)
 
     def configure_optimizers(self):
-        return build_optimization(self.parameters(), self.optim, monitored_metric(self.bio))
+        return configure_optimization(self, self.optim, monitored_metric(self.bio))
 
     def configure_callbacks(self) -> list[L.Callback]:
         return schedule_callbacks(self.optim)

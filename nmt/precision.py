@@ -1,0 +1,56 @@
+"""Training precision: the config's names to Lightning's, with `auto` choosing bf16 mixed precision
+where the device multiplies bfloat16 natively.
+
+bf16-mixed keeps fp32 weights, optimiser state and loss, and runs matrix products and recurrent
+layers in bfloat16 under autocast. On a CPU with AVX512-BF16 (or AMX) those products run about
+2.5x faster than fp32; on CPUs without it bfloat16 is emulated and slower, so `auto` keeps fp32
+there. On a GPU, `auto` is bf16-mixed where the GPU has bfloat16 units (Ampere and later).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+
+def lightning_precision(precision: str, accelerator: str = "auto") -> str:
+    """The Trainer's `precision` for a config value (`auto`, `32`, `32-true`, `bf16-mixed`,
+    `16-mixed`) and the config's accelerator."""
+    if precision == "32":
+        return "32-true"
+    if precision != "auto":
+        return precision
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    native = _gpu_has_bf16() if on_gpu else cpu_has_bf16()
+    chosen = "bf16-mixed" if native else "32-true"
+    logger.info("precision auto: %s (%s %s bfloat16 units)", chosen, "GPU" if on_gpu else "CPU",
+                "has" if native else "has no")  # fmt: skip
+    return chosen
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (x86 AVX512-BF16 or AMX-BF16)."""
+    get_capabilities = getattr(torch.cpu, "get_capabilities", None)
+    if get_capabilities is not None:
+        capabilities = get_capabilities()
+        return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
+    try:  # torch before get_capabilities: the kernel's CPU flags (Linux)
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _gpu_has_bf16() -> bool:
+    if not torch.cuda.is_available():
+        return False
+    try:
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:  # torch before including_emulation
+        return torch.cuda.is_bf16_supported()
