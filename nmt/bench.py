@@ -172,7 +172,10 @@ def run_bench(
         config.trainer.progress_bar = False
         config.name = f"{config.name}-bench-{minutes:g}min"
         run_dir = train(config)
-        report["training"] = logged_rates(run_dir / "logs" / "metrics.csv")
+        precision = lightning_precision(config.trainer.precision, config.trainer.accelerator)
+        report["training"] = logged_rates(run_dir / "logs" / "metrics.csv") | {
+            "precision": precision
+        }
         report["run_dir"] = str(run_dir)
         loaded = load_model_dir(run_dir)
         datamodule = _datamodule(config, run_dir / "tokenizer")

@@ -16,7 +16,7 @@ def test_bench_measures_training_and_translation_of_a_trained_model(reversal_run
             "--sentences", "40", "--json", str(out)]  # fmt: skip
     assert main(args) == 0
     report = json.loads(out.read_text())
-    assert report["training"]["steps"] == 6
+    assert report["training"]["steps"] == 6 and report["training"]["precision"] == "32-true"
     assert report["training"]["tgt_tokens_per_s"] > 0 and report["training"]["src_tokens_per_s"] > 0
     for name in ("greedy", "beam5"):
         figures = report["translation"][name]
@@ -49,7 +49,8 @@ def test_bench_minutes_mode_reports_the_bleu_that_translate_and_sacrebleu_give(
     overrides = [f"data.path={reverse_task}", f"output_dir={tmp_path}", "data.batch_tokens=400",
                  "tokenizer.vocab_size=60", "tokenizer.model_type=bpe", "model.embedding_size=32",
                  "model.encoder_hidden_size=32", "model.decoder_hidden_size=64",
-                 "trainer.log_every_n_steps=10", "model.attention=luong"]  # fmt: skip
+                 "trainer.log_every_n_steps=10", "model.attention=luong",
+                 "trainer.precision=bf16-mixed"]  # fmt: skip
     out = tmp_path / "bench.json"
     assert main(["bench", *overrides, "--minutes", "0.2", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
@@ -60,6 +61,7 @@ def test_bench_minutes_mode_reports_the_bleu_that_translate_and_sacrebleu_give(
         sacrebleu.corpus_bleu(hypotheses, [references]).score, 2
     )
     assert report["training"]["tgt_tokens_per_s"] > 0
+    assert report["training"]["precision"] == "bf16-mixed"
 
 
 def test_bench_refuses_minutes_with_a_trained_model(reversal_run, capsys):
