@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from nmt.allocator import keep_freed_memory
 from nmt.config import load_config
 from nmt.data.datamodule import TranslationDataModule
 from nmt.data.tokenizer import PAD_ID
@@ -46,6 +47,7 @@ def main() -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override for all"
     )
     args, rest = parser.parse_known_args()
+    keep_freed_memory()  # as the nmt command does
     shared, variants = args.set, _split(rest)
     base = load_config(args.config, shared)
     with tempfile.TemporaryDirectory() as scratch:

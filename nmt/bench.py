@@ -171,8 +171,10 @@ def run_bench(
         config.trainer.max_minutes = minutes
         config.trainer.progress_bar = False
         config.name = f"{config.name}-bench-{minutes:g}min"
-        run_dir = train(config)
+        # Resolved here once, so the run's saved config records what it trained with.
         precision = lightning_precision(config.trainer.precision, config.trainer.accelerator)
+        config.trainer.precision = precision
+        run_dir = train(config)
         report["training"] = logged_rates(run_dir / "logs" / "metrics.csv") | {
             "precision": precision
         }

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from nmt.allocator import keep_freed_memory
 from nmt.errors import NmtError
 
 logger = logging.getLogger("nmt")
@@ -19,6 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
+    keep_freed_memory()
     try:
         return args.command(args)
     except NmtError as error:

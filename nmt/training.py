@@ -39,10 +39,12 @@ def smoothed_cross_entropy(
     `torch.nn.functional.cross_entropy(label_smoothing=...)`; one log-softmax serves both sums.
     """
     log_probs = torch.log_softmax(logits.float(), dim=-1)
-    nll = -log_probs.gather(1, target[:, None]).squeeze(1)
-    uniform = -log_probs.mean(dim=-1)
-    loss = (1.0 - label_smoothing) * nll + label_smoothing * uniform
-    return loss.sum(), nll.sum()
+    nll_sum = -log_probs.gather(1, target[:, None]).sum()
+    if label_smoothing == 0.0:
+        # The mean's backward would add a full [N, V] division and sum for a zero weight.
+        return nll_sum, nll_sum
+    uniform_sum = -log_probs.mean(dim=-1).sum()
+    return (1.0 - label_smoothing) * nll_sum + label_smoothing * uniform_sum, nll_sum
 
 
 class LitSeq2Seq(L.LightningModule):

@@ -82,14 +82,17 @@ def test_resume_continues_exactly_where_training_stopped(reverse_task, tmp_path)
     assert got["lr_schedulers"][0]["last_epoch"] == expected["lr_schedulers"][0]["last_epoch"]
 
 
-def test_label_smoothing_matches_torch():
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_label_smoothing_matches_torch_in_value_and_gradient(smoothing):
     torch.manual_seed(0)
-    logits, target = torch.randn(7, 11), torch.randint(0, 11, (7,))
-    loss, nll = smoothed_cross_entropy(logits, target, 0.1)
+    logits, target = torch.randn(7, 11, requires_grad=True), torch.randint(0, 11, (7,))
+    loss, nll = smoothed_cross_entropy(logits, target, smoothing)
+    (gradient,) = torch.autograd.grad(loss, logits)
     expected = torch.nn.functional.cross_entropy(
-        logits, target, label_smoothing=0.1, reduction="sum"
+        logits, target, label_smoothing=smoothing, reduction="sum"
     )
     torch.testing.assert_close(loss, expected)
+    torch.testing.assert_close(gradient, torch.autograd.grad(expected, logits)[0])
     torch.testing.assert_close(
         nll, torch.nn.functional.cross_entropy(logits, target, reduction="sum")
     )

@@ -1,0 +1,44 @@
+"""The allocator setting that keeps large freed blocks for reuse (nmt/allocator.py)."""
+
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+# A 64 MiB tensor is freed, then one of the same size is allocated and written: the second one
+# page-faults on every 4 KiB page unless malloc kept the first one's memory.
+SCRIPT = """
+import resource, sys, torch
+from nmt.allocator import keep_freed_memory
+applied = keep_freed_memory() if sys.argv[1] == "keep" else False
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+torch.zeros(64, 2**18).fill_(1)
+before = faults()
+torch.zeros(64, 2**18).fill_(1)
+print(applied, faults() - before)
+"""
+
+
+def _second_allocation(mode: str, **env: str) -> tuple[str, int]:
+    completed = subprocess.run(
+        [sys.executable, "-c", SCRIPT, mode],
+        capture_output=True, text=True, check=True, env=os.environ | env,
+    )  # fmt: skip
+    applied, faults = completed.stdout.split()
+    return applied, int(faults)
+
+
+@pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only"
+)
+def test_freed_large_blocks_are_reused_without_page_faults_unless_switched_off():
+    pages = 64 * 2**20 // 4096
+    applied, faults = _second_allocation("keep")
+    assert applied == "True" and faults < pages // 100
+    applied, faults = _second_allocation("default")
+    assert applied == "False" and faults > pages // 2  # glibc's default maps fresh pages
+    applied, faults = _second_allocation("keep", NMT_KEEP_FREED_MEMORY="0")
+    assert applied == "False" and faults > pages // 2
