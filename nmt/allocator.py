@@ -4,10 +4,10 @@ glibc's malloc serves every block of 32 MiB or more with its own `mmap` and unma
 A training step allocates several such blocks (the `[tokens, vocabulary]` logits, their
 log-probabilities and their gradients: 48 MiB each at 1500 tokens x 8000 pieces), so every step
 maps fresh pages and the kernel zero-fills each one on first touch. On this project's 2-core
-machines that made a fill of such a tensor take 15 ms instead of 1 ms, and the whole
-fp32 training step about 15% slower. Telling malloc never to use `mmap` and never to trim its heap
-lets the next step reuse the same pages. The process's peak memory is unchanged (it is reached
-every step anyway); memory freed after the peak stays with the process until it exits.
+machines a fresh 48 MiB tensor took 16 ms to fill instead of 3, and training ran 12-20% slower
+(docs/RESULTS.md). Telling malloc never to use `mmap` and never to trim its heap lets the next step
+reuse the same pages. The price is memory: freed blocks stay with the process, and a run that
+alternates training and validation fragments the heap, so its peak grew by about a quarter.
 
 Only glibc (Linux) has these settings; elsewhere this does nothing. Set `NMT_KEEP_FREED_MEMORY=0`
 to leave malloc as it is.
