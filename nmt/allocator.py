@@ -6,8 +6,10 @@ log-probabilities and their gradients: 48 MiB each at 1500 tokens x 8000 pieces)
 maps fresh pages and the kernel zero-fills each one on first touch. On this project's 2-core
 machines a fresh 48 MiB tensor took 16 ms to fill instead of 3, and training ran 12-20% slower
 (docs/RESULTS.md). Telling malloc never to use `mmap` and never to trim its heap lets the next step
-reuse the same pages. The price is memory: freed blocks stay with the process, and a run that
-alternates training and validation fragments the heap, so its peak grew by about a quarter.
+reuse the same pages. The price is memory: freed blocks stay with the process, and a freed block
+serves only later requests that fit in it with torch's alignment (not always one of exactly its
+size), so the heap fragments; a run that alternates training and validation peaked about a
+quarter higher.
 
 Only glibc (Linux) has these settings; elsewhere this does nothing. Set `NMT_KEEP_FREED_MEMORY=0`
 to leave malloc as it is.

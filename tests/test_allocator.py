@@ -7,15 +7,17 @@ import sys
 
 import pytest
 
-# A 64 MiB tensor is freed, then one of the same size is allocated and written: the second one
-# page-faults on every 4 KiB page unless malloc kept the first one's memory.
+# A 66 MiB tensor is freed, then a 64 MiB one is allocated and written: the second one page-faults
+# on every page (16384 of 4 KiB, or at least 32 huge pages of 2 MiB) unless malloc kept the first
+# one's memory. (The first is larger because a freed block is reused only for a request that
+# fits in it with the alignment torch asks for; a request of exactly the same size may not.)
 SCRIPT = """
 import resource, sys, torch
 from nmt.allocator import keep_freed_memory
 applied = keep_freed_memory() if sys.argv[1] == "keep" else False
 def faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-torch.zeros(64, 2**18).fill_(1)
+torch.zeros(66, 2**18).fill_(1)
 before = faults()
 torch.zeros(64, 2**18).fill_(1)
 print(applied, faults() - before)
@@ -35,10 +37,10 @@ def _second_allocation(mode: str, **env: str) -> tuple[str, int]:
     platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only"
 )
 def test_freed_large_blocks_are_reused_without_page_faults_unless_switched_off():
-    pages = 64 * 2**20 // 4096
+    fresh_mapping = 64 * 2**20 // (2 * 2**20)  # the fewest faults fresh pages can take
     applied, faults = _second_allocation("keep")
-    assert applied == "True" and faults < pages // 100
+    assert applied == "True" and faults < fresh_mapping // 2
     applied, faults = _second_allocation("default")
-    assert applied == "False" and faults > pages // 2  # glibc's default maps fresh pages
+    assert applied == "False" and faults >= fresh_mapping  # glibc's default maps fresh pages
     applied, faults = _second_allocation("keep", NMT_KEEP_FREED_MEMORY="0")
-    assert applied == "False" and faults > pages // 2
+    assert applied == "False" and faults >= fresh_mapping
