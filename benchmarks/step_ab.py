@@ -66,15 +66,17 @@ def main() -> None:
         model = build_seq2seq(config.model, tokenizer.src_vocab_size, tokenizer.tgt_vocab_size)
         module = LitSeq2Seq(model, config.optim, tokenizer.decode_tgt, [])
         optimizer = build_optimization(model.parameters(), config.optim, "val/bleu")["optimizer"]
-        steps.append((" ".join(overrides) or "(recipe)", module, optimizer, config))
+        autocast = lightning_precision(config.trainer.precision, "cpu") == "bf16-mixed"
+        steps.append((" ".join(overrides) or "(recipe)", module, optimizer, config, autocast))
     rates: dict[str, list[float]] = {name: [] for name, *_ in steps}
     for round_number in range(1, args.rounds + 1):
-        for name, module, optimizer, config in steps:
+        for name, module, optimizer, config, autocast in steps:
+            clip = config.trainer.gradient_clip_val
             for batch in batches[: args.warmup]:
-                _train_step(module, optimizer, batch, config)
+                _train_step(module, optimizer, batch, clip, autocast)
             started = time.perf_counter()
             for batch in timed:
-                _train_step(module, optimizer, batch, config)
+                _train_step(module, optimizer, batch, clip, autocast)
             rates[name].append(tokens / (time.perf_counter() - started))
             print(f"round {round_number}  {name}: {rates[name][-1]:.0f} tgt tok/s", flush=True)
     print("\n| variant | target tokens/s per round | best |\n|---|---|---:|")
@@ -82,13 +84,11 @@ def main() -> None:
         print(f"| {name} | {', '.join(f'{v:.0f}' for v in values)} | {max(values):.0f} |")
 
 
-def _train_step(module: LitSeq2Seq, optimizer, batch, config) -> None:
+def _train_step(module: LitSeq2Seq, optimizer, batch, clip: float | None, autocast: bool) -> None:
     """One update as Lightning runs it: bf16-mixed autocasts the forward pass (CPU here)."""
     module.train()
-    precision = lightning_precision(config.trainer.precision, "cpu")
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed"):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
         loss = module.token_loss(batch).loss
-    clip = config.trainer.gradient_clip_val
     optimizer.zero_grad()
     loss.backward()
     if clip:

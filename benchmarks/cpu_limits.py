@@ -1,0 +1,92 @@
+"""What bounds a CPU training step here: allocation, matrix-product rates and FLOPs per token.
+
+Prints three things (docs/RESULTS.md, issue 7, third sitting):
+- the time to allocate and fill a logits-sized fp32 tensor ([1500, 8000], 48 MiB) fresh each time,
+  against refilling one kept tensor, under this process's malloc setting
+  (`NMT_KEEP_FREED_MEMORY=0` leaves glibc's default; run it both ways);
+- fp32 and bf16 `torch.mm` rates for the output layer's shape and the input-feeding loop's
+  per-step product;
+- matrix-product MFLOP per target token of one training step (forward + backward) of the
+  reference model and of its fast path, counted by `torch.utils.flop_counter` over 20 batches.
+  The counter does not see recurrent layers run by `nn.LSTM` (the packed encoder, and the fast
+  path's decoder), so add those by hand.
+
+    python benchmarks/cpu_limits.py --data ../shared/data/multi30k
+    NMT_KEEP_FREED_MEMORY=0 python benchmarks/cpu_limits.py --data ../shared/data/multi30k
+
+Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from nmt.allocator import keep_freed_memory
+from nmt.config import load_config
+from nmt.data.datamodule import TranslationDataModule
+from nmt.data.tokenizer import PAD_ID
+from nmt.models.builder import build_seq2seq
+from nmt.training import LitSeq2Seq
+
+VARIANTS = {
+    "reference (Bahdanau + input feeding)": [],
+    "fast path (Luong, no input feeding)": ["model.input_feeding=false", "model.attention=luong"],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="Multi30k folder (train/val/test2016)")
+    args = parser.parse_args()
+    print(f"malloc keeps freed memory: {keep_freed_memory()}")
+    kept = torch.empty(1500, 8000)
+    print(f"fresh [1500, 8000] zeros: {_milliseconds(lambda: torch.zeros(1500, 8000)):.1f} ms")
+    print(f"refill of a kept one:     {_milliseconds(lambda: kept.fill_(0)):.1f} ms")
+    for rows, inner, columns in ((1280, 512, 8000), (64, 1024, 2048)):
+        for dtype in (torch.float32, torch.bfloat16):
+            left = torch.randn(rows, inner, dtype=dtype)
+            right = torch.randn(inner, columns, dtype=dtype)
+            seconds = _milliseconds(lambda a=left, b=right: a @ b) / 1000
+            rate = 2 * rows * inner * columns / seconds / 1e9
+            print(f"mm {rows}x{inner}x{columns} {str(dtype)[6:]}: {rate:.0f} GFLOP/s")
+    for name, overrides in VARIANTS.items():
+        print(f"{name}: {_flops_per_token(args.data, overrides) / 1e6:.1f} MFLOP per target token")
+
+
+def _milliseconds(work: Callable[[], object], repeats: int = 20) -> float:
+    work()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        work()
+    return (time.perf_counter() - started) / repeats * 1000
+
+
+def _flops_per_token(data: str, overrides: list[str]) -> float:
+    config = load_config("multi30k_en_de_reference", [f"data.path={data}", *overrides])
+    with tempfile.TemporaryDirectory() as scratch:
+        datamodule = TranslationDataModule(
+            config.data, config.tokenizer, Path(scratch) / "tokenizer", seed=config.trainer.seed
+        )
+        datamodule.setup("fit")
+        batches = list(itertools.islice(datamodule.train_dataloader(), 20))
+    tokenizer = datamodule.tokenizer
+    model = build_seq2seq(config.model, tokenizer.src_vocab_size, tokenizer.tgt_vocab_size)
+    module = LitSeq2Seq(model, config.optim, tokenizer.decode_tgt, [])
+    module.train()
+    tokens = sum(int((batch.tgt_out != PAD_ID).sum()) for batch in batches)
+    with FlopCounterMode(display=False) as counter:
+        for batch in batches:
+            module.token_loss(batch).loss.backward()
+    return counter.get_total_flops() / tokens
+
+
+if __name__ == "__main__":
+    main()
