@@ -6,6 +6,8 @@ Prints three things (docs/RESULTS.md, issue 7, third sitting):
   (`NMT_KEEP_FREED_MEMORY=0` leaves glibc's default; run it both ways);
 - fp32 and bf16 `torch.mm` rates for the output layer's shape and the input-feeding loop's
   per-step product;
+- `torch.tanh` against tanh through sigmoid, and `nn.Dropout` against `nmt.models.fast_ops`'
+  Dropout, on attention-energy and decoder-output sized tensors (issue 7, fourth sitting);
 - matrix-product MFLOP per target token of one training step (forward + backward) of the
   reference model and of its fast path, counted by `torch.utils.flop_counter` over 20 batches.
   The counter does not see recurrent layers run by `nn.LSTM` (the packed encoder, and the fast
@@ -33,6 +35,7 @@ from nmt.allocator import keep_freed_memory
 from nmt.config import load_config
 from nmt.data.datamodule import TranslationDataModule
 from nmt.data.tokenizer import PAD_ID
+from nmt.models import fast_ops
 from nmt.models.builder import build_seq2seq
 from nmt.training import LitSeq2Seq
 
@@ -57,6 +60,12 @@ def main() -> None:
             seconds = _milliseconds(lambda a=left, b=right: a @ b) / 1000
             rate = 2 * rows * inner * columns / seconds / 1e9
             print(f"mm {rows}x{inner}x{columns} {str(dtype)[6:]}: {rate:.0f} GFLOP/s")
+    energies, outputs = torch.randn(64, 17, 512), torch.randn(64, 20, 512)
+    print(f"torch.tanh [64, 17, 512]:   {_milliseconds(lambda: torch.tanh(energies)):.2f} ms")
+    print(f"fast_ops.tanh:              {_milliseconds(lambda: fast_ops.tanh(energies)):.2f} ms")
+    torch_dropout, our_dropout = torch.nn.Dropout(0.3), fast_ops.Dropout(0.3)
+    print(f"nn.Dropout [64, 20, 512]:   {_milliseconds(lambda: torch_dropout(outputs)):.2f} ms")
+    print(f"fast_ops.Dropout:           {_milliseconds(lambda: our_dropout(outputs)):.2f} ms")
     for name, overrides in VARIANTS.items():
         print(f"{name}: {_flops_per_token(args.data, overrides) / 1e6:.1f} MFLOP per target token")
 

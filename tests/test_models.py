@@ -4,9 +4,11 @@ import pytest
 import torch
 
 from nmt.config import DecoderMemoryConfig, ModelConfig
+from nmt.models import decoder as decoder_module
 from nmt.models.attention import ATTENTIONS
 from nmt.models.builder import build_embedding, build_seq2seq
 from nmt.models.encoder import RecurrentEncoder
+from nmt.models.input_feeding import loop_applies
 from nmt.models.recurrent import FedLSTM, build_rnn
 
 VOCAB = 13
@@ -122,6 +124,38 @@ def test_fed_lstm_matches_the_layer_called_step_by_step(layers):
     torch.testing.assert_close(lstm.cell[-1], native_state[1][-1])
     for fast_grad, param in zip(fast_grads, rnn.parameters()):
         torch.testing.assert_close(fast_grad, param.grad)
+
+
+def test_input_feeding_loop_matches_the_autograd_loop_on_padded_targets(monkeypatch):
+    """The hand-written backward through time (InputFeedingLoop, which skips each sentence's
+    padding) gives the outputs and gradients of the autograd step loop (FedLSTM), in float64."""
+    torch.manual_seed(0)
+    model = build_seq2seq(tiny_config(attention="bahdanau", input_feeding=True), VOCAB, VOCAB)
+    model = model.double().train()
+    assert loop_applies(model.decoder.rnn, model.decoder.attention, model.decoder.slot_memory)
+    src, src_lengths = padded_batch([4, 6, 1, 3])
+    tgt_in, _ = padded_batch([2, 6, 1, 4], seed=1)  # right-padded, as in training
+    real = (tgt_in != 0)[:, :, None]
+    output_grad = torch.randn(4, 6, 12, dtype=torch.float64) * real
+    runs = []
+    for hand_written in (True, False):
+        if not hand_written:
+            monkeypatch.setattr(decoder_module, "loop_applies", lambda *modules: False)
+        model.zero_grad()
+        features = model.features(src, src_lengths, tgt_in)
+        (features * output_grad).sum().backward()
+        grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+        runs.append((features, grads))
+    (loop_features, loop_grads), (autograd_features, autograd_grads) = runs
+    assert torch.all(loop_features[~real.expand_as(loop_features)] == 0)
+    # The autograd loop's softmax runs in float32 (attention._attend), hence the tolerance.
+    torch.testing.assert_close(loop_features, autograd_features * real, rtol=1e-6, atol=1e-7)
+    assert loop_grads.keys() == autograd_grads.keys()
+    assert (
+        "decoder.attention.energy.weight" in loop_grads and "encoder.rnn.weight_hh_l0" in loop_grads
+    )
+    for name, grad in autograd_grads.items():
+        torch.testing.assert_close(loop_grads[name], grad, rtol=1e-5, atol=1e-7, msg=name)
 
 
 def test_fed_lstm_under_bf16_autocast_keeps_its_cell_in_fp32_and_stays_close():

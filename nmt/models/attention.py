@@ -17,6 +17,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from nmt.models.fast_ops import tanh
+
 
 class AttentionOutput(NamedTuple):
     context: torch.Tensor  # [B, T, K]
@@ -43,9 +45,7 @@ class AdditiveAttention(nn.Module):
     def forward(
         self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
     ) -> AttentionOutput:
-        hidden = torch.tanh(
-            self.query_proj(query)[:, :, None, :] + keys[:, None, :, :]
-        )  # [B,T,S,A]
+        hidden = tanh(self.query_proj(query)[:, :, None, :] + keys[:, None, :, :])  # [B,T,S,A]
         # A matrix-vector product: as a Linear with one output, the product and its backward run
         # as matrix products with a dimension of 1, several times slower on CPU.
         return _attend(hidden @ self.energy.weight[0], values, mask)

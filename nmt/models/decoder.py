@@ -18,6 +18,8 @@ import torch
 from torch import nn
 
 from nmt.models.encoder import EncoderOutput
+from nmt.models.fast_ops import Dropout, tanh
+from nmt.models.input_feeding import loop_applies, run_input_feeding
 from nmt.models.memory import DecoderMemory
 from nmt.models.recurrent import FedLSTM, RnnState, from_rnn_state, to_rnn_state
 
@@ -61,7 +63,7 @@ class FixedContextDecoder(nn.Module):
         if slot_memory is not None:
             context_size = slot_memory.output_size
         self.output_layer = nn.Linear(rnn.hidden_size + context_size, output_size)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.output_size = output_size
 
     def init_state(
@@ -90,7 +92,7 @@ class FixedContextDecoder(nn.Module):
     def _features(self, outputs: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         if self.slot_memory is not None:
             context = self.slot_memory(outputs, context)
-        return self.dropout(torch.tanh(self.output_layer(torch.cat([outputs, context], dim=-1))))
+        return self.dropout(tanh(self.output_layer(torch.cat([outputs, context], dim=-1))))
 
 
 class AttentionState(NamedTuple):
@@ -110,8 +112,9 @@ class AttentionDecoder(nn.Module):
 
     Without input feeding the whole teacher-forced recurrence is one RNN call over the target
     (a single cuDNN kernel on GPU) and attention is one batched matrix product. With input feeding
-    the previous attentional vector joins each input, so training must loop over time steps; an
-    LSTM then runs as a `FedLSTM` (embeddings projected once, one product per step).
+    the previous attentional vector joins each input, so training must loop over time steps: one
+    LSTM layer with additive attention runs `InputFeedingLoop` (a hand-written backward through
+    time), any other LSTM a `FedLSTM` (embeddings projected once, one product per step).
     """
 
     def __init__(
@@ -133,7 +136,7 @@ class AttentionDecoder(nn.Module):
         if slot_memory is not None:
             memory_size = slot_memory.output_size
         self.output_layer = nn.Linear(rnn.hidden_size + memory_size, output_size, bias=False)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.input_feeding = input_feeding
         self.output_size = output_size
 
@@ -154,6 +157,13 @@ class AttentionDecoder(nn.Module):
             features, weights = self._attend(outputs, state)
             return DecoderOutput(self.dropout(features), weights)
         input_feed = state.input_feed
+        if loop_applies(self.rnn, self.attention, self.slot_memory):
+            lengths = (tgt_in != self.embedding.padding_idx).sum(1)
+            features, weights = run_input_feeding(
+                self.rnn, self.attention, self.output_layer, embedded, lengths, state.hidden[:, 0],
+                state.cell[:, 0], input_feed, state.keys, state.memory, state.mask,
+            )  # fmt: skip
+            return DecoderOutput(self.dropout(features), weights)
         step_features, step_weights = [], []
         if isinstance(self.rnn, nn.LSTM):
             lstm = FedLSTM(self.rnn, embedded, rnn_state)
@@ -196,5 +206,5 @@ class AttentionDecoder(nn.Module):
         context, weights = self.attention(outputs, state.keys, state.memory, state.mask)
         if self.slot_memory is not None:
             context = self.slot_memory(outputs, context)
-        features = torch.tanh(self.output_layer(torch.cat([outputs, context], dim=-1)))
+        features = tanh(self.output_layer(torch.cat([outputs, context], dim=-1)))
         return features, weights  # [B, T, O], [B, T, S]

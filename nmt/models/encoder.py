@@ -7,6 +7,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from nmt.models.fast_ops import Dropout
 from nmt.models.recurrent import run_packed
 
 
@@ -24,7 +25,7 @@ class RecurrentEncoder(nn.Module):
         super().__init__()
         self.embedding = embedding
         self.rnn = rnn
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.num_directions = 2 if rnn.bidirectional else 1
 
     @property

@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from nmt.models.fast_ops import tanh
+
 CellType = Literal["rnn", "gru", "lstm"]
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -138,6 +140,6 @@ def _lstm_cell(gates: torch.Tensor, cell: torch.Tensor) -> tuple[torch.Tensor, t
     # One sigmoid over all gates (the candidate's share is unused) is cheaper than three calls.
     sigmoid = torch.sigmoid(gates)
     input_gate, forget_gate, _, output_gate = sigmoid.chunk(4, dim=1)
-    candidate = torch.tanh(gates[:, 2 * size : 3 * size])
+    candidate = tanh(gates[:, 2 * size : 3 * size])
     cell = torch.addcmul(forget_gate * cell, input_gate, candidate)
-    return output_gate * torch.tanh(cell), cell
+    return output_gate * tanh(cell), cell

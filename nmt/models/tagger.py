@@ -15,6 +15,7 @@ from torch import nn
 
 from nmt.data.tag_vocab import PAD_INDEX, UNK_INDEX, TaggingVocab
 from nmt.models.crf import LinearChainCRF, bio_transition_constraints
+from nmt.models.fast_ops import Dropout
 from nmt.models.recurrent import build_rnn, run_packed
 
 if TYPE_CHECKING:  # the config lives with the later stage that loads it
@@ -137,7 +138,7 @@ class RecurrentTagger(nn.Module):
         super().__init__()
         self.embedder = embedder
         self.rnn = rnn
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         directions = 2 if rnn.bidirectional else 1
         self.scorer = nn.Linear(rnn.hidden_size * directions, num_tags)
         self.output = output

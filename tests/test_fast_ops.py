@@ -1,0 +1,47 @@
+"""The CPU replacements for torch.tanh and nn.Dropout compute what torch's own ones compute."""
+
+import pytest
+import torch
+
+from nmt.models.fast_ops import Dropout, tanh
+
+
+def test_tanh_values_and_gradient_match_torch():
+    inputs = torch.linspace(-12, 12, 100_001, dtype=torch.float32).requires_grad_()
+    outputs = tanh(inputs)
+    torch.testing.assert_close(outputs, torch.tanh(inputs), atol=2e-7, rtol=0)
+    assert outputs[0] == -1 and outputs[-1] == 1
+    grad_out = torch.randn(inputs.shape)
+    (ours,) = torch.autograd.grad(outputs, inputs, grad_out)
+    (theirs,) = torch.autograd.grad(torch.tanh(inputs), inputs, grad_out)
+    torch.testing.assert_close(ours, theirs, atol=5e-6, rtol=0)  # |grad_out| up to ~5
+
+
+def test_dropout_drops_the_asked_share_scales_the_rest_and_repeats_under_a_seed():
+    dropout = Dropout(0.3).train()
+    inputs = torch.full((1000, 1000), 2.0, requires_grad=True)
+    torch.manual_seed(7)
+    outputs = dropout(inputs)
+    dropped = outputs == 0
+    assert abs(dropped.float().mean().item() - 0.3) < 0.002  # 1M draws: 5 standard deviations
+    torch.testing.assert_close(outputs[~dropped], torch.full_like(outputs[~dropped], 2 / 0.7))
+    # Neighbouring elements come from slices of the same 64-bit draw: no pattern between them.
+    rows = dropped.view(-1, 4).float()
+    assert abs(rows[:, 0].mul(rows[:, 1]).mean().item() - 0.09) < 0.003
+    outputs.sum().backward()
+    torch.testing.assert_close(inputs.grad, (~dropped).float() / 0.7)
+    torch.manual_seed(7)
+    assert torch.equal(dropout(inputs), outputs)
+    assert not torch.equal(dropout(inputs), outputs)
+
+
+def test_dropout_is_the_identity_in_evaluation_and_rejects_a_bad_probability():
+    inputs = torch.randn(5, 7)
+    assert dropout_output_is(Dropout(0.5).eval(), inputs)
+    assert dropout_output_is(Dropout(0.0).train(), inputs)
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        Dropout(1.0)
+
+
+def dropout_output_is(dropout: Dropout, inputs: torch.Tensor) -> bool:
+    return dropout(inputs) is inputs
