@@ -5,7 +5,7 @@ Prints three things (docs/RESULTS.md, issue 7, third sitting):
   against refilling one kept tensor, under this process's malloc setting
   (`NMT_KEEP_FREED_MEMORY=0` leaves glibc's default; run it both ways);
 - fp32 and bf16 `torch.mm` rates for the output layer's shape and the input-feeding loop's
-  per-step product;
+  per-step product, and the fp32 rate of the same products through oneDNN;
 - `torch.tanh` against tanh through sigmoid, and `nn.Dropout` against `nmt.models.fast_ops`'
   Dropout, on attention-energy and decoder-output sized tensors (issue 7, fourth sitting);
 - matrix-product MFLOP per target token of one training step (forward + backward) of the
@@ -60,6 +60,7 @@ def main() -> None:
             seconds = _milliseconds(lambda a=left, b=right: a @ b) / 1000
             rate = 2 * rows * inner * columns / seconds / 1e9
             print(f"mm {rows}x{inner}x{columns} {str(dtype)[6:]}: {rate:.0f} GFLOP/s")
+        print(f"  fp32 through oneDNN, weight laid out once: {_onednn_rate(rows, inner, columns)}")
     energies, outputs = torch.randn(64, 17, 512), torch.randn(64, 20, 512)
     print(f"torch.tanh [64, 17, 512]:   {_milliseconds(lambda: torch.tanh(energies)):.2f} ms")
     print(f"fast_ops.tanh:              {_milliseconds(lambda: fast_ops.tanh(energies)):.2f} ms")
@@ -68,6 +69,21 @@ def main() -> None:
     print(f"fast_ops.Dropout:           {_milliseconds(lambda: our_dropout(outputs)):.2f} ms")
     for name, overrides in VARIANTS.items():
         print(f"{name}: {_flops_per_token(args.data, overrides) / 1e6:.1f} MFLOP per target token")
+
+
+def _onednn_rate(rows: int, inner: int, columns: int) -> str:
+    """GFLOP/s of the same fp32 product through oneDNN's matmul with its weight reordered once
+    (torch's own fp32 `mm` calls MKL). Not used by nmt yet: a measured lead, issue 7 notes."""
+    if not hasattr(torch.ops.mkldnn, "_reorder_linear_weight"):
+        return "not in this torch build"
+    inputs, weight = torch.randn(rows, inner), torch.randn(columns, inner)
+    packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows)
+    product = torch.ops.mkldnn._linear_pointwise
+    result = product(inputs, packed, None, "none", [], "")
+    if not torch.allclose(result, inputs @ weight.t(), atol=1e-3, rtol=1e-4):
+        return "differs from torch.mm (reduced precision?)"
+    seconds = _milliseconds(lambda: product(inputs, packed, None, "none", [], "")) / 1000
+    return f"{2 * rows * inner * columns / seconds / 1e9:.0f} GFLOP/s"
 
 
 def _milliseconds(work: Callable[[], object], repeats: int = 20) -> float:
