@@ -7,8 +7,8 @@ pass computes each step's weight gradients separately (products with only B rows
 one step at a time. `InputFeedingLoop` runs the same computation as `AttentionDecoder`'s step
 loop for the common case (one LSTM layer, additive attention), but:
 - sentences are sorted by length and step t runs only those still going (like a packed
-  sequence), so padding costs nothing: in a batch of 64 Multi30k sentences it made up about a
-  fifth of the padded steps;
+  sequence), so padding costs nothing (with nmt's length-bucketed batches that saves only a few
+  percent of the steps: 54.3 -> 53.2 MFLOP per target token on Multi30k);
 - per-step tensors live in preallocated buffers and the backward pass walks back by hand;
 - every weight gradient is one product over all real target positions.
 Outputs at padding positions are zero. A test pins outputs and gradients to the autograd loop's.
