@@ -133,7 +133,7 @@ class InputFeedingLoop(torch.autograd.Function):
         doubled_output_weight = output_weight.t() * 2
         for t, count in enumerate(counts):
             rows = slice(starts[t], starts[t] + count)
-            previous_cell = first_cell if t == 0 else cells[starts[t - 1] : starts[t - 1] + count]
+            previous_cell = _previous_cell(first_cell, cells, starts, t, count)
             gates = torch.addmm(known[rows], fed_inputs[rows], weight.t())
             act = activations[rows]
             torch.sigmoid(gates, out=act)
@@ -227,7 +227,7 @@ class InputFeedingLoop(torch.autograd.Function):
             )
             input_gate, forget_gate, candidate_value, output_gate = activations[rows].chunk(4, 1)
             grad_input, grad_forget, grad_candidate, grad_out = grad_gates[rows].chunk(4, 1)
-            previous_cell = first_cell if t == 0 else cells[starts[t - 1] : starts[t - 1] + count]
+            previous_cell = _previous_cell(first_cell, cells, starts, t, count)
             tanh_c = cell_tanh[rows]
             carried_cell = grad_cell[:count]
             torch.mul(total_grad_hidden, tanh_c, out=grad_out)
@@ -279,9 +279,17 @@ def _pack(
     starts = [0]
     for count in counts[:-1]:
         starts.append(starts[-1] + count)
-    order_on_device = order.to(lengths.device)
-    positions = torch.cat([order_on_device[:count] * steps + t for t, count in enumerate(counts)])
-    return order_on_device, counts, starts, positions
+    positions = torch.cat([order[:count] * steps + t for t, count in enumerate(counts)])
+    return order, counts, starts, positions
+
+
+def _previous_cell(
+    first_cell: torch.Tensor, cells: torch.Tensor, starts: list[int], t: int, count: int
+) -> torch.Tensor:
+    """c_{t-1} of the `count` sentences still going at step t (a prefix of step t-1's rows)."""
+    if t == 0:
+        return first_cell
+    return cells[starts[t - 1] : starts[t - 1] + count]
 
 
 def _unpack(packed: torch.Tensor, positions: torch.Tensor, batch: int, steps: int) -> torch.Tensor:
