@@ -10,7 +10,7 @@ from typing import NamedTuple, Protocol
 
 import torch
 
-from nmt.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from nmt.data.special import BOS_ID, EOS_ID, PAD_ID
 
 
 class StepModel(Protocol):

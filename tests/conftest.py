@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from nmt.config import Config, load_config
+from nmt.translation.config import TranslationConfig, load
 
 SYMBOL_WORDS = {
     "a": "alpha", "b": "bravo", "c": "charlie", "d": "delta", "e": "echo", "f": "foxtrot",
@@ -28,9 +28,9 @@ def spelling_pairs(count: int, seed: int, min_len: int = 2, max_len: int = 4):
     return sorted(pairs)
 
 
-def tiny_config(data_dir: Path, output_dir: Path, *overrides: str) -> Config:
+def tiny_config(data_dir: Path, output_dir: Path, *overrides: str) -> TranslationConfig:
     """A small, fast model on a task folder; overrides as on the command line."""
-    return load_config(
+    return load(
         None,
         [
             f"data.path={data_dir}", f"output_dir={output_dir}", "name=run",
@@ -46,7 +46,7 @@ def tiny_config(data_dir: Path, output_dir: Path, *overrides: str) -> Config:
 @pytest.fixture(scope="session")
 def reverse_task(tmp_path_factory) -> Path:
     """The package's reversal task: "c a j" -> "j a c"."""
-    from nmt.data.synthetic import write_task_splits
+    from nmt.translation.synthetic import write_task_splits
 
     folder = tmp_path_factory.mktemp("reverse")
     return write_task_splits(
@@ -68,7 +68,7 @@ def spelling_task(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def reversal_run(reverse_task, tmp_path_factory) -> Path:
     """A small attention model trained to reverse symbol sequences (about 15 s)."""
-    from nmt.run import train
+    from nmt.translation.run import train
 
     config = tiny_config(
         reverse_task, tmp_path_factory.mktemp("runs"), "model.attention=luong",

@@ -13,7 +13,7 @@ import pytest
 # fits in it with the alignment torch asks for; a request of exactly the same size may not.)
 SCRIPT = """
 import resource, sys, torch
-from nmt.allocator import keep_freed_memory
+from nmt.engine.allocator import keep_freed_memory
 applied = keep_freed_memory() if sys.argv[1] == "keep" else False
 def faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -7,12 +7,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from nmt.average import average_checkpoints, step_checkpoints
-from nmt.checkpoint import LIGHTNING_DIR, load_model_dir, read_metadata
+from nmt.engine.checkpoint import step_checkpoints
+from nmt.translation.average import average_checkpoints
+from nmt.engine.rundir import LIGHTNING_DIR, read_metadata
+from nmt.translation.run import load_model_dir
 from nmt.cli import main
 from nmt.errors import NmtError
-from nmt.run import resume, train
-from nmt.translate import Translator
+from nmt.translation.run import resume, train
+from nmt.translation.predict import Translator
 
 from .conftest import tiny_config
 
@@ -89,7 +91,7 @@ def test_user_errors_name_the_problem(run_dir, tmp_path):
     (tmp_path / "taken").mkdir()
     with pytest.raises(NmtError, match="taken already exists"):
         average_checkpoints(run_dir, 2, tmp_path / "taken")
-    with pytest.raises(NmtError, match="not a run directory"):
+    with pytest.raises(NmtError, match="not a translation run directory"):
         average_checkpoints(tmp_path / "taken", 1, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
 

@@ -5,14 +5,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nmt.data.batching import (
-    TokenBatchSampler,
-    TranslationBatch,
-    collate_translation,
-    example_lengths,
-)
-from nmt.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from nmt.data.batching import TokenBatchSampler
+from nmt.data.special import BOS_ID, EOS_ID, PAD_ID
 from nmt.errors import NmtError
+from nmt.translation.batch import TranslationBatch, collate_translation, example_lengths
 
 
 def random_lengths(count: int, seed: int, longest: int = 60) -> list[int]:

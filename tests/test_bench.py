@@ -7,7 +7,7 @@ import sacrebleu
 
 from nmt.cli import main
 from nmt.search import SearchOptions
-from nmt.translate import Translator
+from nmt.translation.predict import Translator
 
 
 def test_bench_measures_training_and_translation_of_a_trained_model(reversal_run, tmp_path):

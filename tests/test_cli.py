@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from nmt.checkpoint import atomic_write
+from nmt.engine.rundir import atomic_write
 from nmt.cli import main
-from nmt.translate import Translator
+from nmt.translation.predict import Translator
 
 from .conftest import write_pairs
 

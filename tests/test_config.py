@@ -2,8 +2,11 @@
 
 import pytest
 
-from nmt.config import load_config, recipe_names
+from nmt.engine.config import WrongTask, recipe_names
 from nmt.errors import NmtError
+from nmt.memnet import config as memnet_config
+from nmt.tagging import config as tagging_config
+from nmt.translation.config import load as load_config
 
 
 def test_packaged_recipes_load_and_overrides_apply():
@@ -34,7 +37,7 @@ def test_partial_mapping_override_keeps_other_keys():
         ("model.atention=luong", "unknown key 'model.atention'; valid keys in model: cell,"),
         ("trainer.max_epochs=many", "trainer.max_epochs: expected int, got 'many'"),
         ("model.bidirectional=3", "model.bidirectional: expected true or false"),
-        ("precision=16", "unknown key 'precision'; valid keys: task, name, output_dir, data,"),
+        ("precision=16", "unknown key 'precision'; valid keys: name, output_dir, optim, trainer,"),
         ("model", "not of the form key.sub=value"),
     ],
 )
@@ -59,3 +62,35 @@ def test_errors_in_a_yaml_file_name_the_file(tmp_path):
     path.write_text("model: [unclosed\n")
     with pytest.raises(NmtError, match="not valid YAML"):
         load_config(str(path))
+
+
+def test_a_partly_given_section_keeps_the_tasks_own_defaults():
+    """A tagger's trainer defaults (early stopping, no step checkpoints) survive an override of
+    one trainer key; they used to fall back to the translator's (5 step checkpoints per run)."""
+    config = tagging_config.load(None, ["trainer.max_epochs=2"])
+    assert config.trainer.max_epochs == 2
+    assert config.trainer.early_stopping_patience == 4
+    assert config.trainer.keep_last_checkpoints == 0
+    assert config.optim.label_smoothing == 0.0
+    assert load_config(None, ["trainer.max_epochs=2"]).trainer.keep_last_checkpoints == 5
+
+
+def test_renamed_and_retired_keys_of_older_configs_are_read(tmp_path):
+    """model.memory became model.slot_memory; trainer.bleu_max_length_* left the shared trainer
+    section (configs saved by taggers and readers before still hold them)."""
+    config = load_config(None, ["model.memory.slots=8", "model.slot_memory.combine=concat"])
+    assert (config.model.slot_memory.slots, config.model.slot_memory.combine) == (8, "concat")
+    old = tmp_path / "config.yaml"
+    old.write_text("task: memory\ntrainer:\n  bleu_max_length_a: 1.5\n  max_epochs: 3\n")
+    reader = memnet_config.load(str(old))
+    assert (reader.task, reader.trainer.max_epochs) == ("memnet", 3)
+    with pytest.raises(NmtError, match="unknown key 'trainer.bleu_max_length_c'"):
+        memnet_config.load(None, ["trainer.bleu_max_length_c=1"])  # only the retired keys go
+
+
+def test_a_recipe_of_another_task_names_its_task():
+    with pytest.raises(WrongTask) as error:
+        tagging_config.load("demo")
+    assert error.value.task == "translation" and "this is a translation recipe" in str(error.value)
+    with pytest.raises(WrongTask):
+        load_config("stories")

@@ -6,7 +6,7 @@ from pathlib import Path
 import datasets
 import pytest
 
-from nmt.data.conll import (
+from nmt.tagging.corpus import (
     TaggedSentence,
     load_tagging_corpus,
     read_columns,

@@ -6,7 +6,7 @@ from pathlib import Path
 import datasets
 import pytest
 
-from nmt.data.corpus import CleaningStats, clean_corpus, load_parallel_corpus
+from nmt.translation.corpus import CleaningStats, clean_corpus, load_parallel_corpus
 from nmt.errors import NmtError
 
 EN = ['He said "hello" .', "The café is open .", "Where is the street ?"]

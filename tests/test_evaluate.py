@@ -9,7 +9,8 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 
 from nmt.cli import main
 from nmt.errors import NmtError
-from nmt.evaluate import evaluate_files, read_lines
+from nmt.data.textfile import read_lines
+from nmt.translation.evaluate import evaluate_files
 
 from .conftest import tiny_config
 
@@ -173,7 +174,7 @@ def test_lines_split_on_newline_only_and_keep_empty_ones(tmp_path):
 
 
 def test_model_evaluation_writes_translations_and_attention_heatmaps(reverse_task, tmp_path):
-    from nmt.run import train
+    from nmt.translation.run import train
 
     config = tiny_config(reverse_task, tmp_path, "model.attention=luong",
                          "model.input_feeding=false", "trainer.max_epochs=1",

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from nmt.models.fast_ops import Dropout, tanh
+from nmt.models.fast.ops import Dropout, tanh
 
 
 def test_tanh_values_and_gradient_match_torch():

@@ -3,16 +3,46 @@ reader on the generated story task, and decoder memory in the translator."""
 
 import json
 import re
+from typing import NamedTuple
 
 import pytest
 import torch
 from torch import nn
 
 from nmt.cli import main
-from nmt.data.recall import as_sequence, make_recall
-from nmt.data.stories import QUESTION_TYPES, make_stories
+from nmt.memnet.synthetic import QUESTION_TYPES, make_stories
 from nmt.models.memory import KeyValueMemory
 from nmt.models.recurrent import build_rnn
+
+# Associative recall, the classic test of a memory: a sequence of key -> value pairs, then one of
+# the keys again; the answer is its value. Keys are distinct within an example.
+
+
+class RecallBatch(NamedTuple):
+    keys: torch.Tensor  # [N, P] key symbols 0..num_keys-1, distinct within a row
+    values: torch.Tensor  # [N, P] value symbols 0..num_values-1
+    query: torch.Tensor  # [N] one of the row's keys
+    answer: torch.Tensor  # [N] its value
+
+
+def make_recall(count: int, pairs: int, num_keys: int, num_values: int, seed: int) -> RecallBatch:
+    if pairs > num_keys:
+        raise ValueError(f"{pairs} distinct keys need num_keys >= {pairs}, got {num_keys}")
+    generator = torch.Generator().manual_seed(seed)
+    keys = torch.rand(count, num_keys, generator=generator).argsort(dim=1)[:, :pairs]
+    values = torch.randint(num_values, (count, pairs), generator=generator)
+    asked = torch.randint(pairs, (count,), generator=generator)
+    rows = torch.arange(count)
+    return RecallBatch(keys, values, keys[rows, asked], values[rows, asked])
+
+
+def as_sequence(batch: RecallBatch, num_keys: int, num_values: int) -> torch.Tensor:
+    """The same examples as one token sequence for a sequence model, `k1 v1 ... kP vP ? q`:
+    values are shifted past the keys and "?" is symbol num_keys + num_values."""
+    count = batch.keys.size(0)
+    interleaved = torch.stack([batch.keys, batch.values + num_keys], dim=2).reshape(count, -1)
+    separator = torch.full((count, 1), num_keys + num_values)
+    return torch.cat([interleaved, separator, batch.query[:, None]], dim=1)
 
 
 def test_a_query_equal_to_a_key_reads_that_keys_value_with_sharp_addressing():
@@ -160,9 +190,9 @@ def test_bad_story_files_name_the_file_and_line(story_run, tmp_path, capsys):
 def test_translator_with_decoder_memory_trains_saves_loads_and_translates_identically(
     reverse_task, tmp_path
 ):
-    from nmt.run import train
+    from nmt.translation.run import train
     from nmt.search import SearchOptions
-    from nmt.translate import Translator
+    from nmt.translation.predict import Translator
 
     from .conftest import tiny_config
 

@@ -3,13 +3,17 @@
 import pytest
 import torch
 
-from nmt.config import DecoderMemoryConfig, ModelConfig
-from nmt.models import decoder as decoder_module
+from torch import nn
+
 from nmt.models.attention import ATTENTIONS
-from nmt.models.builder import build_embedding, build_seq2seq
+from nmt.models.decoder import step_by_step
 from nmt.models.encoder import RecurrentEncoder
-from nmt.models.input_feeding import loop_applies
-from nmt.models.recurrent import FedLSTM, build_rnn
+from nmt.models.fast.fed_lstm import FedLSTM, fed_lstm_loop
+from nmt.models.fast.input_feeding import fused_input_feeding
+from nmt.models.quantize import quantize_dynamic_int8
+from nmt.models.recurrent import build_rnn
+from nmt.translation.config import ModelConfig, SlotMemoryConfig
+from nmt.translation.model import build_embedding, build_seq2seq
 
 VOCAB = 13
 
@@ -35,9 +39,9 @@ VARIANTS = [
     dict(attention="dot", input_feeding=False),
     dict(attention="dot", input_feeding=True, tie_embeddings=True),
     dict(attention="bahdanau", input_feeding=True, encoder_layers=2, decoder_layers=2),
-    dict(attention="luong", input_feeding=False, memory=DecoderMemoryConfig(slots=5)),
-    dict(attention="bahdanau", memory=DecoderMemoryConfig(slots=5, combine="concat", top_k=2)),
-    dict(attention="none", memory=DecoderMemoryConfig(slots=4, addressing="additive")),
+    dict(attention="luong", input_feeding=False, slot_memory=SlotMemoryConfig(slots=5)),
+    dict(attention="bahdanau", slot_memory=SlotMemoryConfig(slots=5, combine="concat", top_k=2)),
+    dict(attention="none", slot_memory=SlotMemoryConfig(slots=4, addressing="additive")),
 ]
 
 
@@ -69,7 +73,8 @@ def test_attention_weights_sum_to_one_and_ignore_padding(name):
 def test_packed_batch_matches_each_sentence_alone(cell):
     torch.manual_seed(0)
     encoder = RecurrentEncoder(
-        build_embedding(VOCAB, 8), build_rnn(cell, 8, 5, num_layers=2, bidirectional=True)
+        build_embedding(VOCAB, 8), build_rnn(cell, 8, 5, num_layers=2, bidirectional=True),
+        nn.Dropout(0.0),
     ).eval()
     src, lengths = padded_batch([5, 2, 4])
     batched = encoder(src, lengths)
@@ -126,36 +131,103 @@ def test_fed_lstm_matches_the_layer_called_step_by_step(layers):
         torch.testing.assert_close(fast_grad, param.grad)
 
 
-def test_input_feeding_loop_matches_the_autograd_loop_on_padded_targets(monkeypatch):
-    """The hand-written backward through time (InputFeedingLoop, which skips each sentence's
-    padding) gives the outputs and gradients of the autograd step loop (FedLSTM), in float64."""
+def custom_and_plain(variant: dict) -> tuple[nn.Module, nn.Module]:
+    """The same model built with the speed paths (model.custom_kernels) and without, with the
+    same weights, in float64."""
     torch.manual_seed(0)
-    model = build_seq2seq(tiny_config(attention="bahdanau", input_feeding=True), VOCAB, VOCAB)
-    model = model.double().train()
-    assert loop_applies(model.decoder.rnn, model.decoder.attention, model.decoder.slot_memory)
+    custom = build_seq2seq(tiny_config(**variant, custom_kernels=True), VOCAB, VOCAB).double()
+    plain = build_seq2seq(tiny_config(**variant, custom_kernels=False), VOCAB, VOCAB).double()
+    plain.load_state_dict(custom.state_dict())
+    return custom, plain
+
+
+def features_and_gradients(model, src, src_lengths, tgt_in, output_grad):
+    model.zero_grad()
+    features = model.features(src, src_lengths, tgt_in)
+    (features * output_grad).sum().backward()
+    grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    return features, grads
+
+
+def test_the_builder_chooses_the_input_feeding_loop_once():
+    """One LSTM layer with additive attention: the hand-written loop; other LSTM decoders:
+    FedLSTM; other cells, or custom_kernels=false: the plain step loop."""
+    def loop(**variant):
+        return build_seq2seq(tiny_config(**variant), VOCAB, VOCAB).decoder.input_feeding
+
+    assert loop(attention="bahdanau") is fused_input_feeding
+    assert loop(attention="luong") is fed_lstm_loop
+    assert loop(attention="bahdanau", decoder_layers=2) is fed_lstm_loop
+    assert loop(attention="bahdanau", slot_memory=SlotMemoryConfig(slots=3)) is fed_lstm_loop
+    assert loop(attention="bahdanau", cell="gru") is step_by_step
+    assert loop(attention="bahdanau", custom_kernels=False) is step_by_step
+    assert loop(attention="bahdanau", input_feeding=False) is None
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(map(str, v.values())))
+def test_speed_paths_compute_what_plain_pytorch_computes(variant):
+    """model.custom_kernels=false runs plain PyTorch everywhere (torch.tanh, nn.Dropout, the step
+    loop); the speed paths give the same outputs and gradients, padding and all, in float64."""
+    custom, plain = custom_and_plain(variant)
     src, src_lengths = padded_batch([4, 6, 1, 3])
     tgt_in, _ = padded_batch([2, 6, 1, 4], seed=1)  # right-padded, as in training
     real = (tgt_in != 0)[:, :, None]
+    output_grad = torch.randn(4, 6, custom.decoder.output_size, dtype=torch.float64) * real
+    custom_features, custom_grads = features_and_gradients(
+        custom.train(), src, src_lengths, tgt_in, output_grad
+    )
+    plain_features, plain_grads = features_and_gradients(
+        plain.train(), src, src_lengths, tgt_in, output_grad
+    )
+    # The hand-written loop leaves padding positions at zero; the others compute them anyway.
+    torch.testing.assert_close(custom_features * real, plain_features * real)
+    assert custom_grads.keys() == plain_grads.keys()
+    assert "encoder.rnn.weight_hh_l0" in custom_grads
+    for name, grad in plain_grads.items():
+        torch.testing.assert_close(custom_grads[name], grad, rtol=1e-5, atol=1e-7, msg=name)
+    state_custom = custom.eval().encode(src, src_lengths)
+    state_plain = plain.eval().encode(src, src_lengths)
+    step_custom = custom.decode_step(tgt_in[:, 0], state_custom)
+    step_plain = plain.decode_step(tgt_in[:, 0], state_plain)
+    torch.testing.assert_close(step_custom.log_probs, step_plain.log_probs)
+
+
+def test_input_feeding_loop_leaves_padding_at_zero_and_matches_fed_lstm():
+    """The hand-written backward through time (which skips each sentence's padding) also gives
+    the outputs and gradients of the autograd loop through FedLSTM, in float64."""
+    torch.manual_seed(0)
+    model = build_seq2seq(tiny_config(attention="bahdanau"), VOCAB, VOCAB).double().train()
+    src, src_lengths = padded_batch([4, 6, 1, 3])
+    tgt_in, _ = padded_batch([2, 6, 1, 4], seed=1)
+    real = (tgt_in != 0)[:, :, None]
     output_grad = torch.randn(4, 6, 12, dtype=torch.float64) * real
     runs = []
-    for hand_written in (True, False):
-        if not hand_written:
-            monkeypatch.setattr(decoder_module, "loop_applies", lambda *modules: False)
-        model.zero_grad()
-        features = model.features(src, src_lengths, tgt_in)
-        (features * output_grad).sum().backward()
-        grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
-        runs.append((features, grads))
+    for loop in (fused_input_feeding, fed_lstm_loop):
+        model.decoder.input_feeding = loop
+        runs.append(features_and_gradients(model, src, src_lengths, tgt_in, output_grad))
     (loop_features, loop_grads), (autograd_features, autograd_grads) = runs
     assert torch.all(loop_features[~real.expand_as(loop_features)] == 0)
     # The autograd loop's softmax runs in float32 (attention._attend), hence the tolerance.
     torch.testing.assert_close(loop_features, autograd_features * real, rtol=1e-6, atol=1e-7)
     assert loop_grads.keys() == autograd_grads.keys()
-    assert (
-        "decoder.attention.energy.weight" in loop_grads and "encoder.rnn.weight_hh_l0" in loop_grads
-    )
+    assert "decoder.attention.energy.weight" in loop_grads
     for name, grad in autograd_grads.items():
         torch.testing.assert_close(loop_grads[name], grad, rtol=1e-5, atol=1e-7, msg=name)
+
+
+def test_quantized_additive_attention_translates():
+    """Dynamic quantization replaces nn.Linear layers; additive attention's score vector is not
+    one, so a quantized Bahdanau model still decodes (it failed: `energy.weight` became a
+    method) and stays close to the float model."""
+    torch.manual_seed(0)
+    model = build_seq2seq(tiny_config(attention="bahdanau"), VOCAB, VOCAB).eval()
+    quantized = quantize_dynamic_int8(model, torch.device("cpu"))
+    src, src_lengths = padded_batch([4, 6, 1])
+    tgt_in, _ = padded_batch([5, 5, 5], seed=1)
+    step = quantized.decode_step(tgt_in[:, 0], quantized.encode(src, src_lengths))
+    float_step = model.decode_step(tgt_in[:, 0], model.encode(src, src_lengths))
+    torch.testing.assert_close(step.log_probs.exp(), float_step.log_probs.exp(), atol=0.05, rtol=0)
+    assert torch.all(step.attention[2, 1:] == 0)
 
 
 def test_fed_lstm_under_bf16_autocast_keeps_its_cell_in_fp32_and_stays_close():

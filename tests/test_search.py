@@ -8,9 +8,9 @@ from typing import NamedTuple
 import pytest
 import torch
 
-from nmt.data.tokenizer import BOS_ID, EOS_ID
+from nmt.data.special import BOS_ID, EOS_ID
 from nmt.search import SearchOptions, beam_search, search
-from nmt.translate import Translator
+from nmt.translation.predict import Translator
 
 A, B = 4, 5
 VOCAB = 6

@@ -2,7 +2,7 @@ import datetime
 
 import pytest
 
-from nmt.data.synthetic import TASKS, date_target, make_pairs, ordinal_words, write_task_splits
+from nmt.translation.synthetic import TASKS, date_target, make_pairs, ordinal_words, write_task_splits
 from nmt.errors import NmtError
 
 

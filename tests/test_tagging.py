@@ -9,15 +9,17 @@ import pytest
 import torch
 
 from nmt.cli import main
-from nmt.data.conll import read_columns, read_conllu
-from nmt.data.synthetic_tagging import write_tagging_splits
-from nmt.data.tag_vocab import TaggingVocab
-from nmt.data.tagging import collate_tagging, encode_sentences
-from nmt.models.tagger import build_tagger
+from nmt.tagging.corpus import read_columns, read_conllu
+from nmt.tagging.synthetic import write_tagging_splits
+from nmt.tagging.vocab import TaggingVocab
+from nmt.tagging.batch import collate_tagging, encode_sentences
+from nmt.tagging.model import build_tagger
 from nmt.tagging.config import TaggerModelConfig
 from nmt.tagging.metrics import bio_spans
 from nmt.tagging.predict import Tagger
-from nmt.tagging.run import load_tagging_config, resume_tagger, train_tagger
+from nmt.tagging.config import load as load_tagging_config
+from nmt.tagging.run import resume as resume_tagger
+from nmt.tagging.run import train as train_tagger
 
 from .test_cli import run_nmt
 
@@ -231,8 +233,12 @@ def test_resume_continues_a_tagging_run(pos_task, tmp_path):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["tag", "train", "-c", "demo"], "this is a translation recipe; run it with `nmt train"),
-        (["train", "-c", "ud_en_ewt_pos"], "this is a tagging recipe; run it with `nmt tag train"),
+        (["tag", "train", "-c", "demo"], "translation recipe, not a tagging one; run it with "
+         "`nmt translate train"),
+        (["train", "-c", "ud_en_ewt_pos"], "tagging recipe, not a translation one; run it with "
+         "`nmt tag train"),
+        (["memnet", "train", "-c", "conll_ner"], "run it with `nmt tag train"),
+        (["tag", "train", "-c", "stories"], "run it with `nmt memnet train"),
         (["tag", "train", "-c", "ud_en_ewt_pos", "model.crf=maybe"], "model.crf: expected true"),
         (["tag", "predict", "-m", "no/such/dir"], "no/such/dir: no such checkpoint directory"),
     ],

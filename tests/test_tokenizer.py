@@ -4,8 +4,8 @@ import datasets
 import pytest
 import torch
 
-from nmt.data.synthetic import make_pairs
-from nmt.data.tokenizer import (
+from nmt.translation.synthetic import make_pairs
+from nmt.translation.vocab import (
     BOS_ID,
     EOS_ID,
     PAD_ID,

@@ -7,12 +7,14 @@ import pytest
 import sacrebleu
 import torch
 
-from nmt.checkpoint import LIGHTNING_DIR, load_model_dir, read_metadata
+from nmt.engine.rundir import LIGHTNING_DIR, read_metadata
+from nmt.translation.run import load_model_dir
 from nmt.errors import NmtError
-from nmt.precision import cpu_has_bf16, lightning_precision
-from nmt.run import resume, train
-from nmt.training import BudgetDecay, inverse_sqrt_schedule, smoothed_cross_entropy
-from nmt.translate import Translator
+from nmt.engine.precision import cpu_has_bf16, lightning_precision
+from nmt.translation.run import resume, train
+from nmt.engine.optim import BudgetDecay, inverse_sqrt_schedule
+from nmt.models.loss import smoothed_cross_entropy
+from nmt.translation.predict import Translator
 
 from .conftest import tiny_config
 

@@ -8,7 +8,7 @@ import torch
 
 from nmt.cli import main
 from nmt.data.batching import length_batches
-from nmt.translate import MAX_INPUT_TOKENS, Translator
+from nmt.translation.predict import MAX_INPUT_TOKENS, Translator
 
 
 @pytest.fixture(scope="module")

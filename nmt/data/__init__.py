@@ -1,1 +1,1 @@
-"""Data pipeline: corpora, tokenization, batching, synthetic tasks."""
+"""Data pieces every task shares: special ids, text files, length-bucketed batching, splits."""

@@ -1,12 +1,15 @@
-"""Typed configuration of a memory-network run; optimiser and trainer settings are shared."""
+"""Typed configuration of a memory-network run: story files (or the generated task), the reader,
+and its own optimiser and trainer defaults (the sections' fields are every task's)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
-from nmt.config import OptimConfig, TrainerConfig
+from nmt.engine.config import OptimConfig, RunConfig, TrainerConfig, load_config
+
+TRAIN_COMMAND = "nmt memnet train"
 
 
 @dataclass
@@ -36,10 +39,11 @@ class MemNetModelConfig:
 
 
 @dataclass
-class MemoryTaskConfig:
-    task: Literal["memory"] = "memory"
+class MemnetConfig(RunConfig):
+    """A whole memory-network run."""
+
+    task: Literal["memnet"] = "memnet"
     name: str = "stories"
-    output_dir: str = "checkpoints"
     data: StoryDataConfig = field(default_factory=StoryDataConfig)
     model: MemNetModelConfig = field(default_factory=MemNetModelConfig)
     optim: OptimConfig = field(
@@ -52,6 +56,13 @@ class MemoryTaskConfig:
         )
     )  # fmt: skip
 
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.output_dir) / self.name
+    former_task_names: ClassVar[tuple[str, ...]] = ("memory",)  # before `nmt memnet`
+    # Saved by versions whose shared trainer section held the translator's validation settings.
+    retired_keys: ClassVar[tuple[str, ...]] = (
+        "trainer.bleu_max_length_a", "trainer.bleu_max_length_b",
+    )  # fmt: skip
+
+
+def load(name_or_path: str | None, overrides: Sequence[str] = ()) -> MemnetConfig:
+    """A memory-network recipe (packaged name or YAML file) with `key.sub=value` overrides."""
+    return load_config(name_or_path, overrides, MemnetConfig)

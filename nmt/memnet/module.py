@@ -1,43 +1,41 @@
-"""LightningModule for the memory-network reader: answer cross-entropy and validation accuracy
-overall and per question type."""
+"""LightningModule for the memory-network reader: answer cross-entropy, and validation loss and
+accuracy overall and per question type, gathered over every rank's share of the questions."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable
 
 import lightning as L
 import torch
 
-from nmt.config import OptimConfig
-from nmt.data.story_data import StoryBatch
+from nmt.engine.config import OptimConfig
+from nmt.engine.optim import configure_optimization, schedule_callbacks
+from nmt.engine.validation import ValidationTally
+from nmt.memnet.batch import StoryBatch
+from nmt.memnet.metrics import accuracy_by_type
 from nmt.models.memnet import MemoryNetworkReader
-from nmt.training import configure_optimization, schedule_callbacks
-
-
-def accuracy_by_type(
-    correct: Sequence[bool], types: Sequence[str]
-) -> tuple[float, dict[str, float]]:
-    """Overall and per-type accuracy, in percent."""
-    by_type: dict[str, list[bool]] = defaultdict(list)
-    for hit, kind in zip(correct, types):
-        by_type[kind].append(hit)
-    overall = 100 * sum(correct) / max(1, len(correct))
-    return overall, {k: 100 * sum(v) / len(v) for k, v in sorted(by_type.items())}
 
 
 class LitMemNet(L.LightningModule):
-    def __init__(
-        self, model: MemoryNetworkReader, optim: OptimConfig, validation_types: Sequence[str]
-    ) -> None:
+    """Training and validation of a MemoryNetworkReader (a TaskModule: see nmt.engine.fit). The
+    data module gives the validation questions' types."""
+
+    monitor = "val/acc"
+
+    def __init__(self, build_model: Callable[[], MemoryNetworkReader], optim: OptimConfig) -> None:
         super().__init__()
-        self.model = model
+        self.build_model = build_model
+        self.model: MemoryNetworkReader | None = None
         self.optim = optim
-        self.validation_types = list(validation_types)
+        self._tally = ValidationTally(2)  # loss sum, questions; records: (index, correct)
         self.last_validated_step: int | None = None
-        self._hits: dict[int, bool] = {}
+
+    def configure_model(self) -> None:
+        if self.model is None:
+            self.model = self.build_model()
 
     def _loss(self, batch: StoryBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean answer cross-entropy of the batch, and the answer logits."""
         logits = self.model(batch.story, batch.story_mask, batch.question).logits
         return torch.nn.functional.cross_entropy(logits.float(), batch.answer), logits
 
@@ -48,25 +46,25 @@ class LitMemNet(L.LightningModule):
 
     def validation_step(self, batch: StoryBatch, batch_idx: int) -> None:
         loss, logits = self._loss(batch)
-        self.log("val/loss", loss, batch_size=batch.answer.numel())
+        questions = batch.answer.numel()
         hits = (logits.argmax(-1) == batch.answer).tolist()
-        self._hits.update(zip(batch.index.tolist(), hits))
+        self._tally.add([float(loss) * questions, questions], zip(batch.index.tolist(), hits))
 
     def on_validation_epoch_end(self) -> None:
-        hits, self._hits = self._hits, {}
+        (loss, questions), hits = self._tally.collect(self)
         if not hits or self.trainer.sanity_checking:
             return
         self.last_validated_step = self.trainer.global_step
+        types = self.trainer.datamodule.validation_types
         order = sorted(hits)
-        overall, by_type = accuracy_by_type(
-            [hits[i] for i in order], [self.validation_types[i] for i in order]
-        )
-        self.log("val/acc", overall, prog_bar=True)
+        overall, by_type = accuracy_by_type([hits[i] for i in order], [types[i] for i in order])
+        self.log("val/loss", loss / questions, sync_dist=False)
+        self.log("val/acc", overall, prog_bar=True, sync_dist=False)
         for kind, accuracy in by_type.items():
-            self.log(f"val/acc_{kind}", accuracy)
+            self.log(f"val/acc_{kind}", accuracy, sync_dist=False)
 
     def configure_optimizers(self):
-        return configure_optimization(self, self.optim, "val/acc")
+        return configure_optimization(self, self.optim, self.monitor)
 
     def configure_callbacks(self) -> list[L.Callback]:
         return schedule_callbacks(self.optim)

@@ -6,22 +6,26 @@ Both offer the same three calls:
 - `forward(tgt_in, state)`: the teacher-forced pass over the whole target -> features `[B, T, O]`;
 - `step(prev_tokens, state)`: one step -> features `[B, O]`, the new state, attention or None.
 Features go through the generator (output layer) owned by `Seq2Seq`. Either decoder may consult
-a `DecoderMemory` of learned slots, whose read joins the source context before the output layer;
+a `SlotMemory` of learned slots, whose read joins the source context before the output layer;
 its slots are shared by every sentence, so search carries nothing extra in the state.
+
+Dropout modules and the tanh function come from the builder, which chooses PyTorch's own or the
+CPU speed paths of nmt.models.fast (the same functions).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from nmt.models.encoder import EncoderOutput
-from nmt.models.fast_ops import Dropout, tanh
-from nmt.models.input_feeding import loop_applies, run_input_feeding
-from nmt.models.memory import DecoderMemory
-from nmt.models.recurrent import FedLSTM, RnnState, from_rnn_state, to_rnn_state
+from nmt.models.memory import SlotMemory
+from nmt.models.recurrent import from_rnn_state, to_rnn_state
+
+Activation = Callable[[torch.Tensor], torch.Tensor]
 
 
 class DecoderOutput(NamedTuple):
@@ -53,8 +57,9 @@ class FixedContextDecoder(nn.Module):
         rnn: nn.RNNBase,
         context_size: int,
         output_size: int,
-        dropout: float = 0.0,
-        slot_memory: DecoderMemory | None = None,
+        dropout: nn.Module,
+        tanh: Activation = torch.tanh,
+        slot_memory: SlotMemory | None = None,
     ) -> None:
         super().__init__()
         self.embedding = embedding
@@ -63,7 +68,8 @@ class FixedContextDecoder(nn.Module):
         if slot_memory is not None:
             context_size = slot_memory.output_size
         self.output_layer = nn.Linear(rnn.hidden_size + context_size, output_size)
-        self.dropout = Dropout(dropout)
+        self.dropout = dropout
+        self.tanh = tanh
         self.output_size = output_size
 
     def init_state(
@@ -92,29 +98,37 @@ class FixedContextDecoder(nn.Module):
     def _features(self, outputs: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         if self.slot_memory is not None:
             context = self.slot_memory(outputs, context)
-        return self.dropout(tanh(self.output_layer(torch.cat([outputs, context], dim=-1))))
+        return self.dropout(self.tanh(self.output_layer(torch.cat([outputs, context], dim=-1))))
 
 
 class AttentionState(NamedTuple):
     hidden: torch.Tensor  # [B, L, H]
     cell: torch.Tensor | None  # [B, L, H]
-    memory: torch.Tensor  # [B, S, K] encoder outputs (attention values)
+    enc_out: torch.Tensor  # [B, S, K] encoder outputs (the attention's values)
     keys: torch.Tensor  # [B, S, A] keys projected once per sentence
     mask: torch.Tensor  # [B, S]
     input_feed: torch.Tensor | None  # [B, O] previous attentional vector (input feeding only)
 
-    per_sentence = ("memory", "keys", "mask")  # equal across a sentence's beams (see reorder)
+    per_sentence = ("enc_out", "keys", "mask")  # equal across a sentence's beams (see reorder)
+
+
+# The teacher-forced loop of an input-feeding decoder: (decoder, embedded targets [B, T, E],
+# target lengths [B], initial state) -> attentional vectors [B, T, O], attention [B, T, S].
+InputFeedingLoop = Callable[
+    ["AttentionDecoder", torch.Tensor, torch.Tensor, AttentionState],
+    tuple[torch.Tensor, torch.Tensor],
+]
 
 
 class AttentionDecoder(nn.Module):
     """Attention after the recurrence (Luong et al. 2015): the top decoder state queries the
     encoder outputs and the attentional vector tanh(W [h; context]) is the output feature.
 
-    Without input feeding the whole teacher-forced recurrence is one RNN call over the target
-    (a single cuDNN kernel on GPU) and attention is one batched matrix product. With input feeding
-    the previous attentional vector joins each input, so training must loop over time steps: one
-    LSTM layer with additive attention runs `InputFeedingLoop` (a hand-written backward through
-    time), any other LSTM a `FedLSTM` (embeddings projected once, one product per step).
+    Without input feeding (`input_feeding=None`) the whole teacher-forced recurrence is one RNN
+    call over the target (a single cuDNN kernel on GPU) and attention is one batched matrix
+    product. With input feeding the previous attentional vector joins each input, so training
+    loops over time steps with the `InputFeedingLoop` the builder chose: `step_by_step` (plain
+    PyTorch, any cell) or one of the speed paths in nmt.models.fast.
     """
 
     def __init__(
@@ -122,11 +136,12 @@ class AttentionDecoder(nn.Module):
         embedding: nn.Embedding,
         rnn: nn.RNNBase,
         attention: nn.Module,
-        memory_size: int,
+        context_size: int,
         output_size: int,
-        input_feeding: bool,
-        dropout: float = 0.0,
-        slot_memory: DecoderMemory | None = None,
+        dropout: nn.Module,
+        tanh: Activation = torch.tanh,
+        slot_memory: SlotMemory | None = None,
+        input_feeding: InputFeedingLoop | None = None,
     ) -> None:
         super().__init__()
         self.embedding = embedding
@@ -134,9 +149,10 @@ class AttentionDecoder(nn.Module):
         self.attention = attention
         self.slot_memory = slot_memory
         if slot_memory is not None:
-            memory_size = slot_memory.output_size
-        self.output_layer = nn.Linear(rnn.hidden_size + memory_size, output_size, bias=False)
-        self.dropout = Dropout(dropout)
+            context_size = slot_memory.output_size
+        self.output_layer = nn.Linear(rnn.hidden_size + context_size, output_size, bias=False)
+        self.dropout = dropout
+        self.tanh = tanh
         self.input_feeding = input_feeding
         self.output_size = output_size
 
@@ -144,67 +160,57 @@ class AttentionDecoder(nn.Module):
         self, encoded: EncoderOutput, hidden: torch.Tensor, cell: torch.Tensor | None
     ) -> AttentionState:
         input_feed = None
-        if self.input_feeding:
+        if self.input_feeding is not None:
             input_feed = hidden.new_zeros(hidden.size(0), self.output_size)
         keys = self.attention.project_keys(encoded.outputs)
         return AttentionState(hidden, cell, encoded.outputs, keys, encoded.mask, input_feed)
 
     def forward(self, tgt_in: torch.Tensor, state: AttentionState) -> DecoderOutput:
         embedded = self.dropout(self.embedding(tgt_in))  # [B, T, E]
-        rnn_state = to_rnn_state(state.hidden, state.cell)
-        if not self.input_feeding:
-            outputs, _ = self.rnn(embedded, rnn_state)  # [B, T, H]
-            features, weights = self._attend(outputs, state)
-            return DecoderOutput(self.dropout(features), weights)
-        input_feed = state.input_feed
-        if loop_applies(self.rnn, self.attention, self.slot_memory):
-            lengths = (tgt_in != self.embedding.padding_idx).sum(1)
-            features, weights = run_input_feeding(
-                self.rnn, self.attention, self.output_layer, embedded, lengths, state.hidden[:, 0],
-                state.cell[:, 0], input_feed, state.keys, state.memory, state.mask,
-            )  # fmt: skip
-            return DecoderOutput(self.dropout(features), weights)
-        step_features, step_weights = [], []
-        if isinstance(self.rnn, nn.LSTM):
-            lstm = FedLSTM(self.rnn, embedded, rnn_state)
-            for t in range(tgt_in.size(1)):
-                features, weights = self._attend(lstm.step(t, input_feed)[:, None], state)
-                input_feed = features[:, 0]
-                step_features.append(features)
-                step_weights.append(weights)
+        if self.input_feeding is None:
+            outputs, _ = self.rnn(embedded, to_rnn_state(state.hidden, state.cell))  # [B, T, H]
+            features, weights = self.attend(outputs, state)
         else:
-            for embedded_t in embedded.unbind(1):
-                rnn_input = torch.cat([embedded_t, input_feed], dim=-1)[:, None]
-                features, weights, rnn_state = self._step_native(rnn_input, rnn_state, state)
-                input_feed = features[:, 0]
-                step_features.append(features)
-                step_weights.append(weights)
-        return DecoderOutput(self.dropout(torch.cat(step_features, 1)), torch.cat(step_weights, 1))
+            tgt_lengths = (tgt_in != self.embedding.padding_idx).sum(1)
+            features, weights = self.input_feeding(self, embedded, tgt_lengths, state)
+        return DecoderOutput(self.dropout(features), weights)
 
     def step(self, prev_tokens: torch.Tensor, state: AttentionState) -> StepOutput:
         rnn_input = self.dropout(self.embedding(prev_tokens[:, None]))  # [B, 1, E]
-        if self.input_feeding:
+        if self.input_feeding is not None:
             rnn_input = torch.cat([rnn_input, state.input_feed[:, None]], dim=-1)
-        features, weights, rnn_state = self._step_native(
-            rnn_input, to_rnn_state(state.hidden, state.cell), state
-        )
+        outputs, rnn_state = self.rnn(rnn_input, to_rnn_state(state.hidden, state.cell))
+        features, weights = self.attend(outputs, state)
         hidden, cell = from_rnn_state(rnn_state)
-        input_feed = features[:, 0] if self.input_feeding else None
+        input_feed = features[:, 0] if self.input_feeding is not None else None
         new_state = state._replace(hidden=hidden, cell=cell, input_feed=input_feed)
         return StepOutput(self.dropout(features[:, 0]), new_state, weights[:, 0])
 
-    def _step_native(
-        self, rnn_input: torch.Tensor, rnn_state: RnnState, state: AttentionState
-    ) -> tuple[torch.Tensor, torch.Tensor, RnnState]:
-        outputs, rnn_state = self.rnn(rnn_input, rnn_state)  # [B, 1, H]
-        features, weights = self._attend(outputs, state)
-        return features, weights, rnn_state
-
-    def _attend(
+    def attend(
         self, outputs: torch.Tensor, state: AttentionState
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        context, weights = self.attention(outputs, state.keys, state.memory, state.mask)
+        """Decoder states `[B, T, H]` -> attentional vectors `[B, T, O]` (before dropout) and
+        attention weights `[B, T, S]`."""
+        context, weights = self.attention(outputs, state.keys, state.enc_out, state.mask)
         if self.slot_memory is not None:
             context = self.slot_memory(outputs, context)
-        features = tanh(self.output_layer(torch.cat([outputs, context], dim=-1)))
-        return features, weights  # [B, T, O], [B, T, S]
+        features = self.tanh(self.output_layer(torch.cat([outputs, context], dim=-1)))
+        return features, weights
+
+
+def step_by_step(
+    decoder: AttentionDecoder, embedded: torch.Tensor, tgt_lengths: torch.Tensor,
+    state: AttentionState,
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """The plain input-feeding loop: one call of the decoder's recurrent layer per position."""
+    rnn_state = to_rnn_state(state.hidden, state.cell)
+    input_feed = state.input_feed
+    step_features, step_weights = [], []
+    for embedded_t in embedded.unbind(1):
+        rnn_input = torch.cat([embedded_t, input_feed], dim=-1)[:, None]
+        outputs, rnn_state = decoder.rnn(rnn_input, rnn_state)  # [B, 1, H]
+        features, weights = decoder.attend(outputs, state)
+        input_feed = features[:, 0]
+        step_features.append(features)
+        step_weights.append(weights)
+    return torch.cat(step_features, 1), torch.cat(step_weights, 1)

@@ -7,7 +7,6 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from nmt.models.fast_ops import Dropout
 from nmt.models.recurrent import run_packed
 
 
@@ -21,11 +20,11 @@ class EncoderOutput(NamedTuple):
 class RecurrentEncoder(nn.Module):
     """Reads a padded batch of source ids; padding never enters the recurrence (packing)."""
 
-    def __init__(self, embedding: nn.Embedding, rnn: nn.RNNBase, dropout: float = 0.0) -> None:
+    def __init__(self, embedding: nn.Embedding, rnn: nn.RNNBase, dropout: nn.Module) -> None:
         super().__init__()
         self.embedding = embedding
         self.rnn = rnn
-        self.dropout = Dropout(dropout)
+        self.dropout = dropout
         self.num_directions = 2 if rnn.bidirectional else 1
 
     @property

@@ -13,9 +13,8 @@ from typing import Literal, NamedTuple
 import torch
 from torch import nn
 
+from nmt.data.special import PAD_ID
 from nmt.models.memory import KeyValueMemory
-
-PAD_INDEX = 0
 
 
 def position_weights(length: int, size: int) -> torch.Tensor:
@@ -31,7 +30,7 @@ class SentenceEncoder(nn.Module):
 
     def __init__(self, vocab_size: int, embedding_size: int) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=PAD_INDEX)
+        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=PAD_ID)
 
     def forward(self, words: torch.Tensor) -> torch.Tensor:
         weights = position_weights(words.size(-1), self.embedding.embedding_dim)

@@ -117,10 +117,11 @@ class KeyValueMemory(nn.Module):
         return torch.softmax(scores, dim=-1).nan_to_num(0.0).to(query.dtype)
 
 
-class DecoderMemory(nn.Module):
-    """Learned memory slots that a translation decoder consults each step: the decoder state
-    queries the memory, and the read joins the attention context by a gated sum (a learned
-    sigmoid gate per dimension mixes context and read) or by concatenation."""
+class SlotMemory(nn.Module):
+    """Learned memory slots that a translation decoder consults each step ("slot memory"): the
+    decoder state queries a KeyValueMemory of learned slots, and the read joins the source
+    context by a gated sum (a learned sigmoid gate per dimension mixes context and read) or by
+    concatenation."""
 
     def __init__(
         self,

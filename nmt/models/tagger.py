@@ -1,25 +1,19 @@
 """Recurrent sequence tagger: token embedder -> stacked (bi)directional RNN -> tag scores,
 decoded independently per token (softmax) or jointly with a linear-chain CRF (Viterbi).
 
-Parts are small modules chosen by `build_tagger` from the config: a word embedding and/or a
-character encoder (CNN or BiLSTM over each word's characters), the recurrent layer, and one of
-two output layers with the same interface (`loss`, `decode`).
+Parts are small modules chosen by the tagging task's builder (nmt.tagging.model): a word
+embedding and/or a character encoder (CNN or BiLSTM over each word's characters), the recurrent
+layer, and one of two output layers with the same interface (`loss`, `decode`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 from torch import nn
 
-from nmt.data.tag_vocab import PAD_INDEX, UNK_INDEX, TaggingVocab
-from nmt.models.crf import LinearChainCRF, bio_transition_constraints
-from nmt.models.fast_ops import Dropout
+from nmt.data.special import PAD_ID, UNK_ID
+from nmt.models.crf import LinearChainCRF
 from nmt.models.recurrent import build_rnn, run_packed
-
-if TYPE_CHECKING:  # the config lives with the later stage that loads it
-    from nmt.tagging.config import TaggerModelConfig
 
 
 class CharCNN(nn.Module):
@@ -27,7 +21,7 @@ class CharCNN(nn.Module):
 
     def __init__(self, num_chars: int, embedding_size: int, filters: int) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(num_chars, embedding_size, padding_idx=PAD_INDEX)
+        self.embedding = nn.Embedding(num_chars, embedding_size, padding_idx=PAD_ID)
         self.conv = nn.Conv1d(embedding_size, filters, kernel_size=3, padding=1)
         self.output_size = filters
 
@@ -36,7 +30,7 @@ class CharCNN(nn.Module):
         batch_size, length, width = chars.shape
         flat = chars.reshape(-1, width)  # [B*T, C]
         features = self.conv(self.embedding(flat).transpose(1, 2))  # [B*T, F, C]
-        features = features.masked_fill((flat == PAD_INDEX)[:, None, :], float("-inf"))
+        features = features.masked_fill((flat == PAD_ID)[:, None, :], float("-inf"))
         pooled = features.max(dim=2).values
         pooled = torch.where(torch.isinf(pooled), 0.0, pooled)  # padding words have no chars
         return pooled.view(batch_size, length, -1)
@@ -47,7 +41,7 @@ class CharLSTM(nn.Module):
 
     def __init__(self, num_chars: int, embedding_size: int, hidden_size: int) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(num_chars, embedding_size, padding_idx=PAD_INDEX)
+        self.embedding = nn.Embedding(num_chars, embedding_size, padding_idx=PAD_ID)
         self.rnn = build_rnn("lstm", embedding_size, hidden_size, bidirectional=True)
         self.output_size = 2 * hidden_size
 
@@ -55,7 +49,7 @@ class CharLSTM(nn.Module):
         """chars [B, T, C] -> [B, T, 2H]; only real words run through the LSTM."""
         batch_size, length, width = chars.shape
         flat = chars.reshape(-1, width)
-        char_lengths = (flat != PAD_INDEX).sum(1)
+        char_lengths = (flat != PAD_ID).sum(1)
         real = char_lengths > 0
         _, (hidden, _) = run_packed(self.rnn, self.embedding(flat[real]), char_lengths[real])
         words = hidden.new_zeros(flat.size(0), self.output_size)
@@ -87,7 +81,7 @@ class TokenEmbedder(nn.Module):
         if self.word_embedding is not None:
             if self.training and self.word_dropout > 0:
                 dropped = torch.rand(words.shape, device=words.device) < self.word_dropout
-                words = words.masked_fill(dropped & (words != PAD_INDEX), UNK_INDEX)
+                words = words.masked_fill(dropped & (words != PAD_ID), UNK_ID)
             parts.append(self.word_embedding(words))
         if self.char_encoder is not None:
             parts.append(self.char_encoder(chars))
@@ -133,12 +127,12 @@ class RecurrentTagger(nn.Module):
 
     def __init__(
         self, embedder: TokenEmbedder, rnn: nn.RNNBase, num_tags: int, output: nn.Module,
-        dropout: float,
+        dropout: nn.Module,
     ) -> None:  # fmt: skip
         super().__init__()
         self.embedder = embedder
         self.rnn = rnn
-        self.dropout = Dropout(dropout)
+        self.dropout = dropout
         directions = 2 if rnn.bidirectional else 1
         self.scorer = nn.Linear(rnn.hidden_size * directions, num_tags)
         self.output = output
@@ -161,32 +155,3 @@ class RecurrentTagger(nn.Module):
 def _mask(lengths: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
     positions = torch.arange(scores.size(1), device=scores.device)
     return positions[None, :] < lengths.to(scores.device)[:, None]
-
-
-def build_tagger(
-    config: TaggerModelConfig, vocab: TaggingVocab, bio: bool, label_smoothing: float = 0.0
-) -> RecurrentTagger:
-    """The tagger a config describes; `bio` adds the BIO transition constraints to a CRF."""
-    word_embedding = None
-    if config.word_embedding_size > 0:
-        word_embedding = nn.Embedding(
-            len(vocab.words), config.word_embedding_size, padding_idx=PAD_INDEX
-        )
-    char_encoder = None
-    if config.char_embedding_size > 0:
-        char_class = CharCNN if config.char_encoder == "cnn" else CharLSTM
-        char_encoder = char_class(
-            len(vocab.chars), config.char_embedding_size, config.char_hidden_size
-        )
-    embedder = TokenEmbedder(word_embedding, char_encoder, config.word_dropout)
-    rnn = build_rnn(
-        config.cell, embedder.output_size, config.hidden_size, config.layers,
-        config.dropout, config.bidirectional,
-    )  # fmt: skip
-    num_tags = len(vocab.tags)
-    if config.crf:
-        constraints = bio_transition_constraints(vocab.tags) if bio else (None, None)
-        output: nn.Module = CrfOutput(LinearChainCRF(num_tags, *constraints))
-    else:
-        output = SoftmaxOutput(label_smoothing)
-    return RecurrentTagger(embedder, rnn, num_tags, output, config.dropout)

@@ -1,12 +1,15 @@
-"""Typed configuration of a tagging run; optimiser and trainer settings are the translator's."""
+"""Typed configuration of a tagging run: the tagged corpus, the tagger, and its own optimiser
+and trainer defaults (the sections' fields are every task's, nmt.engine.config)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
-from nmt.config import OptimConfig, TrainerConfig
+from nmt.engine.config import OptimConfig, RunConfig, TrainerConfig, load_config
+
+TRAIN_COMMAND = "nmt tag train"
 
 
 @dataclass
@@ -47,15 +50,15 @@ class TaggerModelConfig:
     dropout: float = 0.33
     word_dropout: float = 0.05  # training words replaced by <unk>, so <unk> is learned
     crf: bool = False  # linear-chain CRF output with Viterbi decoding instead of softmax
+    custom_kernels: bool = True  # CPU dropout of nmt.models.fast; false: torch's own
 
 
 @dataclass
-class TaggingConfig:
+class TaggingConfig(RunConfig):
     """A whole tagging run."""
 
     task: Literal["tagging"] = "tagging"
     name: str = "tagger"
-    output_dir: str = "checkpoints"
     data: TagDataConfig = field(default_factory=TagDataConfig)
     model: TaggerModelConfig = field(default_factory=TaggerModelConfig)
     optim: OptimConfig = field(
@@ -65,6 +68,12 @@ class TaggingConfig:
         default_factory=lambda: TrainerConfig(max_epochs=30, early_stopping_patience=4)
     )
 
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.output_dir) / self.name
+    # Saved by versions whose shared trainer section held the translator's validation settings.
+    retired_keys: ClassVar[tuple[str, ...]] = (
+        "trainer.bleu_max_length_a", "trainer.bleu_max_length_b",
+    )  # fmt: skip
+
+
+def load(name_or_path: str | None, overrides: Sequence[str] = ()) -> TaggingConfig:
+    """A tagging recipe (packaged name or YAML file) with `key.sub=value` overrides."""
+    return load_config(name_or_path, overrides, TaggingConfig)

@@ -3,15 +3,14 @@ table, entity P/R/F1 for BIO), optionally writing report.json and report.md."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nmt.checkpoint import atomic_write, write_json
+from nmt.engine.rundir import write_report_files
 from nmt.errors import NmtError
-from nmt.tagging.metrics import markdown_report, score_tags
+from nmt.tagging.metrics import score_tags, top_confusions
 from nmt.tagging.predict import Tagger, guess_format, read_sentences
+from nmt.tagging.report import markdown_report
 
 
 def evaluate_tagger(
@@ -52,24 +51,6 @@ def evaluate_tagger(
         "confusions": top_confusions(gold, predicted),
     }
     if report_dir is not None:
-        report_dir = Path(report_dir)
-        write_json(report_dir / "report.json", scores)
-        text = markdown_report(scores, f"Tagging report: {Path(data_path).name}")
-        atomic_write(report_dir / "report.md", lambda tmp: tmp.write_text(text, "utf-8"))
+        title = f"Tagging report: {Path(data_path).name}"
+        write_report_files(report_dir, scores, markdown_report(scores, title))
     return scores
-
-
-def top_confusions(
-    gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], count: int = 10
-) -> list[dict[str, Any]]:
-    """The most frequent (gold tag, predicted tag) errors."""
-    errors = Counter(
-        (gold_tag, predicted_tag)
-        for gold_tags, predicted_tags in zip(gold, predicted)
-        for gold_tag, predicted_tag in zip(gold_tags, predicted_tags)
-        if gold_tag != predicted_tag
-    )
-    return [
-        {"gold": gold_tag, "predicted": predicted_tag, "count": n}
-        for (gold_tag, predicted_tag), n in errors.most_common(count)
-    ]

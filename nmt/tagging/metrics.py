@@ -98,41 +98,17 @@ def _entity_scores(
     return {**_row(*totals), "per_type": _rows(counts)}
 
 
-def format_scores(scores: dict[str, Any]) -> str:
-    """A short plain-text summary for the terminal."""
-    lines = [
-        f"sentences: {scores['sentences']}  tokens: {scores['tokens']}",
-        f"token accuracy: {scores['accuracy']:.2f}",
+def top_confusions(
+    gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], count: int = 10
+) -> list[dict[str, Any]]:
+    """The most frequent (gold tag, predicted tag) errors."""
+    errors = Counter(
+        (gold_tag, predicted_tag)
+        for gold_tags, predicted_tags in zip(gold, predicted)
+        for gold_tag, predicted_tag in zip(gold_tags, predicted_tags)
+        if gold_tag != predicted_tag
+    )
+    return [
+        {"gold": gold_tag, "predicted": predicted_tag, "count": n}
+        for (gold_tag, predicted_tag), n in errors.most_common(count)
     ]
-    if "entities" in scores:
-        entities = scores["entities"]
-        lines.append(
-            f"entities: precision {entities['precision']:.2f}  recall {entities['recall']:.2f}  "
-            f"F1 {entities['f1']:.2f}  ({entities['support']} gold entities)"
-        )
-    return "\n".join(lines)
-
-
-def markdown_report(scores: dict[str, Any], title: str) -> str:
-    """report.md: the summary, then a per-tag (and per-entity-type) table."""
-    parts = [f"# {title}", "", format_scores(scores).replace("\n", "  \n"), ""]
-    if "entities" in scores:
-        parts += ["## Entities by type", "", *_table(scores["entities"]["per_type"], "type"), ""]
-    parts += ["## Tags", "", *_table(scores["per_tag"], "tag"), ""]
-    if scores.get("confusions"):
-        parts += ["## Most frequent errors", "", "| gold | predicted | count |", "|---|---|---:|"]
-        parts += [
-            f"| {c['gold']} | {c['predicted']} | {c['count']} |" for c in scores["confusions"]
-        ]
-        parts.append("")
-    return "\n".join(parts)
-
-
-def _table(rows: dict[str, dict[str, float]], name: str) -> list[str]:
-    lines = [f"| {name} | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
-    for key, row in rows.items():
-        lines.append(
-            f"| {key} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} "
-            f"| {row['support']} |"
-        )
-    return lines

@@ -1,20 +1,21 @@
-"""LightningModule for tagging: loss, validation accuracy / entity F1, and the translator's
-optimiser, schedule and throughput logging."""
+"""LightningModule for tagging: the loss, and validation loss, token accuracy and (for BIO tags)
+entity F1. The network is a plain `RecurrentTagger`, built in `configure_model` once the data
+module has the vocabularies."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 
 import lightning as L
 import torch
-import torch.distributed as dist
 
-from nmt.config import OptimConfig
-from nmt.data.tag_vocab import TaggingVocab
-from nmt.data.tagging import TaggingBatch
+from nmt.engine.config import OptimConfig
+from nmt.engine.optim import configure_optimization, schedule_callbacks
+from nmt.engine.throughput import TokenRate
+from nmt.engine.validation import ValidationTally
 from nmt.models.tagger import RecurrentTagger
+from nmt.tagging.batch import TaggingBatch
 from nmt.tagging.metrics import score_tags
-from nmt.training import TokenRate, configure_optimization, schedule_callbacks
 
 
 def monitored_metric(bio: bool) -> str:
@@ -23,25 +24,29 @@ def monitored_metric(bio: bool) -> str:
 
 
 class LitTagger(L.LightningModule):
+    """Training and validation of a RecurrentTagger (a TaskModule: see nmt.engine.fit). The data
+    module gives the vocabulary and the validation split's gold tags."""
+
     def __init__(
-        self,
-        model: RecurrentTagger,
-        optim: OptimConfig,
-        vocab: TaggingVocab,
-        validation_tags: Sequence[Sequence[str]],
-        bio: bool,
+        self, build_model: Callable[[], RecurrentTagger], optim: OptimConfig, bio: bool
     ) -> None:
         super().__init__()
-        self.model = model
+        self.build_model = build_model
+        self.model: RecurrentTagger | None = None
         self.optim = optim
-        self.vocab = vocab
-        self.validation_tags = [list(tags) for tags in validation_tags]
         self.bio = bio
+        self.monitor = monitored_metric(bio)
         self._throughput = TokenRate()
+        self._tally = ValidationTally(2)  # loss sum, tokens; records: (index, predicted tags)
         self.last_validated_step: int | None = None
-        self._reset_validation()
+
+    def configure_model(self) -> None:
+        if self.model is None:
+            self.model = self.build_model()
 
     def _loss(self, batch: TaggingBatch, scores: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """Mean loss per token of the network's `scores` (the output layer's: softmax
+        cross-entropy or CRF negative log-likelihood), and the token count."""
         tokens = int(batch.lengths.sum())
         return self.model.loss(scores, batch.lengths, batch.tags) / tokens, tokens
 
@@ -64,42 +69,29 @@ class LitTagger(L.LightningModule):
     def on_validation_start(self) -> None:
         self._throughput.pause()
 
-    def _reset_validation(self) -> None:
-        self._val_sums = torch.zeros(2, dtype=torch.float64)  # loss sum, tokens
-        self._val_predictions: list[tuple[int, list[str]]] = []
-
     def validation_step(self, batch: TaggingBatch, batch_idx: int) -> None:
         scores = self._scores(batch)
         loss, tokens = self._loss(batch, scores)
-        self._val_sums += torch.tensor([float(loss) * tokens, tokens], dtype=torch.float64)
         predicted = self.model.decode(scores, batch.lengths).tolist()
-        for index, ids, length in zip(batch.index.tolist(), predicted, batch.lengths.tolist()):
-            self._val_predictions.append((index, self.vocab.tag_names(ids[:length])))
+        names = self.trainer.datamodule.vocab.tag_names
+        tags = [names(ids[:length]) for ids, length in zip(predicted, batch.lengths.tolist())]
+        self._tally.add([float(loss) * tokens, tokens], zip(batch.index.tolist(), tags))
 
     def on_validation_epoch_end(self) -> None:
-        sums, predictions = self._val_sums, self._val_predictions
-        if dist.is_available() and dist.is_initialized():
-            sums = self.all_gather(sums.to(self.device)).reshape(-1, 2).sum(0).cpu()
-            gathered: list = [None] * dist.get_world_size()
-            dist.all_gather_object(gathered, predictions)
-            predictions = [pair for part in gathered for pair in part]
-        self._reset_validation()
+        (loss, tokens), predictions = self._tally.collect(self)
         if not predictions or self.trainer.sanity_checking:
             return
         self.last_validated_step = self.trainer.global_step
-        by_index = dict(predictions)
-        order = sorted(by_index)
-        scores = score_tags(
-            [self.validation_tags[i] for i in order], [by_index[i] for i in order], self.bio
-        )
-        loss, tokens = sums.tolist()
+        gold = self.trainer.datamodule.validation_tags
+        order = sorted(predictions)
+        scores = score_tags([gold[i] for i in order], [predictions[i] for i in order], self.bio)
         self.log("val/loss", loss / tokens, sync_dist=False)
         self.log("val/acc", scores["accuracy"], prog_bar=True, sync_dist=False)
         if self.bio:
             self.log("val/f1", scores["entities"]["f1"], prog_bar=True, sync_dist=False)
 
     def configure_optimizers(self):
-        return configure_optimization(self, self.optim, monitored_metric(self.bio))
+        return configure_optimization(self, self.optim, self.monitor)
 
     def configure_callbacks(self) -> list[L.Callback]:
         return schedule_callbacks(self.optim)

@@ -8,10 +8,16 @@ from pathlib import Path
 import torch
 
 from nmt.data.batching import length_batches
-from nmt.data.conll import TaggedSentence, column_index, read_columns, read_conllu, rewrite_tags
-from nmt.data.tagging import collate_tagging, encode_sentences
 from nmt.data.textfile import read_lines
 from nmt.errors import NmtError
+from nmt.tagging.batch import collate_tagging, encode_sentences
+from nmt.tagging.corpus import (
+    TaggedSentence,
+    column_index,
+    read_columns,
+    read_conllu,
+    rewrite_tags,
+)  # fmt: skip
 from nmt.tagging.run import LoadedTagger, load_tagger_dir
 
 FILE_FORMATS = ("tokens", "conllu", "conll")

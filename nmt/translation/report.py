@@ -10,10 +10,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from nmt.checkpoint import atomic_write, write_json
+from nmt.engine.rundir import atomic_write, write_report_files
 
-REPORT_JSON = "report.json"
-REPORT_MARKDOWN = "report.md"
 LENGTH_PLOT = "bleu_by_length.png"
 SIGNIFICANCE_LEVEL = 0.05
 
@@ -110,9 +108,7 @@ def write_report(report: EvaluationReport, folder: str | Path) -> None:
     save_figure(folder / LENGTH_PLOT, plot_bleu_by_length(report.length_buckets, report.bucket_by))
     for number, attention in enumerate(report.attention, start=1):
         save_figure(folder / attention_image(number), plot_attention(attention))
-    write_json(folder / REPORT_JSON, report.to_json())
-    text = render_markdown(report)
-    atomic_write(folder / REPORT_MARKDOWN, lambda tmp: tmp.write_text(text, "utf-8"))
+    write_report_files(folder, report.to_json(), render_markdown(report))
 
 
 def attention_image(number: int) -> str:

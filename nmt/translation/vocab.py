@@ -1,7 +1,5 @@
-"""Subword tokenization with sentencepiece (Kudo & Richardson, 2018): train, save, encode, decode.
-
-Every model we train has the same special ids, so batching and search can use the constants below.
-"""
+"""The translator's vocabulary: sentencepiece subword models (Kudo & Richardson, 2018), joint or
+one per language; train, save, load, encode, decode. Special ids are nmt's (nmt.data.special)."""
 
 import io
 import itertools
@@ -13,14 +11,14 @@ from typing import Literal
 import datasets
 import sentencepiece as spm
 
+from nmt.data.special import BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, UNK_ID
 from nmt.errors import NmtError
 
-PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 JOINT_NAME, SRC_NAME, TGT_NAME = "spm", "src", "tgt"  # model files: {name}.model and {name}.vocab
 
 _TRAINER_OPTIONS = dict(
     pad_id=PAD_ID, unk_id=UNK_ID, bos_id=BOS_ID, eos_id=EOS_ID,
-    pad_piece="<pad>", unk_piece="<unk>", bos_piece="<s>", eos_piece="</s>",
+    pad_piece=PAD, unk_piece=UNK, bos_piece=BOS, eos_piece=EOS,
     hard_vocab_limit=False,  # a tiny corpus yields fewer pieces than asked for instead of failing
     input_sentence_size=2_000_000, shuffle_input_sentence=True,  # sample big corpora
     num_threads=2, minloglevel=2,

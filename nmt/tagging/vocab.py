@@ -11,12 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from nmt.data.special import PAD, UNK, UNK_ID
+from nmt.engine.rundir import write_json
 from nmt.errors import NmtError
-
-PAD = "<pad>"
-UNK = "<unk>"
-PAD_INDEX = 0
-UNK_INDEX = 1
 
 
 @dataclass
@@ -59,11 +56,11 @@ class TaggingVocab:
     def word_ids(self, tokens: Sequence[str]) -> list[int]:
         if self.lowercase_words:
             tokens = [token.lower() for token in tokens]
-        return [self._word_index.get(token, UNK_INDEX) for token in tokens]
+        return [self._word_index.get(token, UNK_ID) for token in tokens]
 
     def char_ids(self, tokens: Sequence[str]) -> list[list[int]]:
         return [
-            [self._char_index.get(char, UNK_INDEX) for char in token[: self.max_word_chars]]
+            [self._char_index.get(char, UNK_ID) for char in token[: self.max_word_chars]]
             for token in tokens
         ]
 
@@ -79,8 +76,6 @@ class TaggingVocab:
         return [self.tags[i] for i in ids]
 
     def save(self, path: Path) -> None:
-        from nmt.checkpoint import write_json
-
         write_json(path, asdict(self))
 
     @classmethod

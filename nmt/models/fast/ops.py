@@ -1,4 +1,4 @@
-"""Replacements for two torch operations that are slow on CPU; same functions, cheaper kernels.
+"""Replacements for two torch operations that are slow on CPU: same functions, cheaper kernels.
 
 Measured with torch 2.13 on 2 cores (benchmarks/cpu_limits.py prints these):
 - `torch.tanh` takes about 1 ms on a [64, 17, 512] tensor, `torch.sigmoid` about 0.15 ms; so

@@ -1,9 +1,11 @@
 """Typed configuration: one dataclass per component, YAML recipes, dotted overrides.
 
-Defaults live once, in these dataclasses. A recipe (`nmt/configs/NAME.yaml` or any YAML file)
-lists only what differs, and `key.sub=value` overrides from the command line come last. Every key
-and value is checked here, at the boundary, with errors that name the file and key and list the
-valid choices; modules further in take plain typed arguments.
+Defaults live once, in dataclasses: the sections every task shares (`OptimConfig`,
+`TrainerConfig`, the run fields of `RunConfig`) here, each task's own in its package. A recipe
+(`nmt/configs/NAME.yaml` or any YAML file) lists only what differs, and `key.sub=value` overrides
+from the command line come last. Every key and value is checked here, at the boundary, with
+errors that name the file and key and list the valid choices; modules further in take plain
+typed arguments.
 """
 
 from __future__ import annotations
@@ -14,73 +16,12 @@ import typing
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, ClassVar, Literal, Union
 
 import yaml
 
+from nmt.engine.rundir import write_text
 from nmt.errors import NmtError
-
-
-@dataclass
-class DataConfig:
-    """Where the parallel corpus is and how it is cleaned and batched."""
-
-    format: Literal["text", "tsv", "jsonl", "hub"] = "text"
-    path: str = "data"  # directory of files, or a hub dataset name (format: hub)
-    hub_config: str | None = None  # e.g. iwslt2017-de-en, de-en
-    src_lang: str = "src"
-    tgt_lang: str = "tgt"
-    splits: dict[str, str] = field(
-        default_factory=lambda: {"train": "train", "validation": "validation", "test": "test"}
-    )  # split -> file stem (text: STEM.LANG, tsv: STEM.tsv, jsonl: STEM.jsonl)
-    max_length: int | None = 100  # words per side in training pairs
-    max_ratio: float | None = 3.0  # longer/shorter side, in words
-    validation_size: int = 500  # held out of train when the corpus has no validation split
-    batch_tokens: int = 4096  # per batch, padding included
-    batch_sentences: int | None = None  # also at most this many sentences per training batch
-    valid_batch_tokens: int = 8192
-    num_workers: int = 0
-
-
-@dataclass
-class TokenizerConfig:
-    """Sentencepiece models trained on the training split."""
-
-    model_type: Literal["unigram", "bpe"] = "unigram"
-    vocab_size: int = 8000
-    joint: bool = True  # one model and vocabulary for both languages
-    character_coverage: float = 1.0
-
-
-@dataclass
-class DecoderMemoryConfig:
-    """A key-value memory of learned slots that the decoder queries each step (0 slots: none)."""
-
-    slots: int = 0
-    combine: Literal["gate", "concat"] = "gate"  # how the read joins the attention context
-    addressing: Literal["dot", "additive"] = "dot"
-    top_k: int | None = None  # read only the k best-matching slots
-
-
-@dataclass
-class ModelConfig:
-    """Encoder-decoder architecture."""
-
-    cell: Literal["rnn", "gru", "lstm"] = "lstm"
-    embedding_size: int = 256
-    encoder_hidden_size: int = 256  # per direction
-    encoder_layers: int = 1
-    bidirectional: bool = True
-    decoder_hidden_size: int = 512
-    decoder_layers: int = 1
-    attention: Literal["bahdanau", "luong", "dot", "none"] = "bahdanau"
-    attention_size: int | None = None  # additive attention's hidden size; default decoder size
-    input_feeding: bool = True
-    output_size: int | None = None  # size of the layer before the softmax; default decoder size
-    tie_embeddings: bool = False  # target embeddings = output layer (output_size = embedding)
-    dropout: float = 0.3
-    param_init: float | None = None  # every weight uniform in [-x, x]; None: PyTorch's defaults
-    memory: DecoderMemoryConfig = field(default_factory=DecoderMemoryConfig)
 
 
 @dataclass
@@ -96,7 +37,7 @@ class OptimConfig:
     # trainer.max_minutes (a wall-clock budget has no step count known in advance)
     schedule: Literal["constant", "plateau", "inverse_sqrt", "budget"] = "plateau"
     warmup_steps: int = 1000  # inverse_sqrt: linear warm-up, then lr * sqrt(warmup / step)
-    plateau_factor: float = 0.5  # plateau: lr *= factor when validation BLEU stalls
+    plateau_factor: float = 0.5  # plateau: lr *= factor when the validation score stalls
     plateau_patience: int = 2  # validations without improvement before the lr drops
     min_lr: float = 1e-5
     decay_fraction: float = 0.3  # budget: the share of the wall-clock budget spent decaying
@@ -112,36 +53,46 @@ class TrainerConfig:
     accelerator: str = "auto"
     devices: int | str = "auto"
     strategy: str = "auto"
-    # auto: bf16-mixed where the device multiplies bfloat16 natively, else 32 (nmt/precision.py)
+    # auto: bf16-mixed where the device multiplies bfloat16 natively, else 32 (engine/precision.py)
     precision: Literal["32-true", "32", "bf16-mixed", "16-mixed", "auto"] = "32-true"
     gradient_clip_val: float | None = 5.0
     val_check_interval: int | float = 1.0  # fraction of an epoch, or a number of batches
     log_every_n_steps: int = 50
-    early_stopping_patience: int | None = None  # validations without BLEU gain before stopping
-    keep_last_checkpoints: int = 5  # RUN/lightning/step-*.ckpt of the latest validations; 0: none
-    bleu_max_length_a: float = 1.5  # greedy validation output: at most a * source length + b
-    bleu_max_length_b: int = 10
+    early_stopping_patience: int | None = None  # validations without a better score: stop
+    keep_last_checkpoints: int = 0  # RUN/lightning/step-*.ckpt of the latest validations; 0: none
     seed: int = 1234
     deterministic: bool = False
     progress_bar: bool = True
 
 
 @dataclass
-class Config:
-    """A whole training run."""
+class RunConfig:
+    """The fields of every task's run. A task's config class adds `task` (a one-value Literal
+    naming the task), its `data` and `model` sections, and its own optim/trainer defaults."""
 
-    task: Literal["translation"] = "translation"
     name: str = "run"
     output_dir: str = "checkpoints"
-    data: DataConfig = field(default_factory=DataConfig)
-    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    # Keys a later version renamed ("model.memory": "model.slot_memory"): recipes, overrides and
+    # saved configs that use the old name are read under the new one.
+    renamed_keys: ClassVar[dict[str, str]] = {}
+    # Keys a later version dropped, ignored where old saved configs still have them.
+    retired_keys: ClassVar[tuple[str, ...]] = ()
+    former_task_names: ClassVar[tuple[str, ...]] = ()  # older values of `task`, still accepted
 
     @property
     def run_dir(self) -> Path:
         return Path(self.output_dir) / self.name
+
+
+class WrongTask(NmtError):
+    """A recipe written for another task than the one whose command reads it."""
+
+    def __init__(self, message: str, task: str) -> None:
+        super().__init__(message)
+        self.task = task
 
 
 def recipe_names() -> list[str]:
@@ -164,21 +115,11 @@ def resolve_recipe(name_or_path: str) -> Path:
     )
 
 
-TASK_COMMANDS = {
-    "translation": "nmt train",
-    "tagging": "nmt tag train",
-    "memory": "nmt memory train",
-}
-
-
 def load_config(
-    name_or_path: str | None, overrides: typing.Sequence[str] = (), kind: type = Config
+    name_or_path: str | None, overrides: typing.Sequence[str], kind: type[RunConfig]
 ) -> Any:
-    """Read a recipe (or start from defaults), apply `a.b=value` overrides and validate.
-
-    `kind` is the config class of the task (`Config` for translation, `TaggingConfig`); a recipe
-    written for another task is refused with the command that runs it.
-    """
+    """Read a recipe (or start from defaults), apply `a.b=value` overrides and validate them
+    against the task's config class `kind`; a recipe that names another task raises WrongTask."""
     raw: dict[str, Any] = {}
     source = "defaults"
     if name_or_path is not None:
@@ -195,12 +136,47 @@ def load_config(
     for override in overrides:
         apply_override(raw, override)
     expected = next(f.default for f in dataclasses.fields(kind) if f.name == "task")
-    task = raw.get("task", "translation")
-    if task != expected and task in TASK_COMMANDS:
-        raise NmtError(
-            f"{source}: this is a {task} recipe; run it with `{TASK_COMMANDS[task]} -c ...`"
-        )
+    task = raw.get("task", expected)
+    if task in kind.former_task_names:
+        raw["task"] = task = expected
+    if task != expected and isinstance(task, str):
+        raise WrongTask(f"{source}: this is a {task} recipe, not a {expected} one", task)
+    for key in kind.retired_keys:
+        _pop_key(raw, key)
+    for old, new in kind.renamed_keys.items():
+        _rename_key(raw, old, new)
     return build_dataclass(kind, raw, source)
+
+
+_ABSENT = object()
+
+
+def _pop_key(raw: dict[str, Any], key: str) -> Any:
+    """Remove and return the value at dotted `key` (_ABSENT when there is none)."""
+    *path, last = key.split(".")
+    node: Any = raw
+    for part in path:
+        node = node.get(part)
+        if not isinstance(node, dict):
+            return _ABSENT
+    return node.pop(last, _ABSENT)
+
+
+def _rename_key(raw: dict[str, Any], old: str, new: str) -> None:
+    """Move the value at dotted key `old` to `new` (mappings merge, the new name winning)."""
+    value = _pop_key(raw, old)
+    if value is _ABSENT:
+        return
+    *new_path, new_last = new.split(".")
+    target = raw
+    for part in new_path:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise NmtError(f"config: '{old}' is now '{new}', but '{part}' there is a value")
+    current = target.get(new_last)
+    if isinstance(value, dict) and isinstance(current, dict):
+        value = {**value, **current}
+    target[new_last] = value
 
 
 def apply_override(raw: dict[str, Any], override: str) -> None:
@@ -222,26 +198,46 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     node[parts[-1]] = value
 
 
-def build_dataclass(cls: type, raw: Any, source: str, prefix: str = "") -> Any:
-    """Check `raw` against dataclass `cls` and construct it; errors say `source: section.key`."""
+def build_dataclass(
+    cls: type, raw: Any, source: str, prefix: str = "", defaults: Any = None
+) -> Any:
+    """Check `raw` against dataclass `cls` and construct it; errors say `source: section.key`.
+
+    Keys that `raw` leaves out take their values from `defaults` (an instance of `cls`: the
+    default of the field that holds this section, e.g. a task's own trainer defaults), else
+    from the class; a mapping given in part keeps its other default keys."""
     if not isinstance(raw, dict):
         raise NmtError(f"{source}: {prefix or 'config'}: expected a mapping, got {raw!r}")
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = [key for key in raw if key not in names]
+    specs = {spec.name: spec for spec in dataclasses.fields(cls)}
+    unknown = [key for key in raw if key not in specs]
     if unknown:
         raise NmtError(
             f"{source}: unknown key '{prefix}{unknown[0]}'; valid keys"
-            f"{' in ' + prefix.rstrip('.') if prefix else ''}: {', '.join(names)}"
+            f"{' in ' + prefix.rstrip('.') if prefix else ''}: {', '.join(specs)}"
         )
-    values = {
-        key: _coerce(value, hints[key], source, f"{prefix}{key}") for key, value in raw.items()
-    }
-    for spec in dataclasses.fields(cls):  # a mapping given in part keeps its other default keys
-        if spec.name in values and isinstance(values[spec.name], dict):
-            if spec.default_factory is not dataclasses.MISSING:
-                values[spec.name] = {**spec.default_factory(), **values[spec.name]}
+    values = {}
+    for key, value in raw.items():
+        default = _field_default(specs[key], defaults)
+        where = f"{prefix}{key}"
+        if dataclasses.is_dataclass(hints[key]):
+            values[key] = build_dataclass(hints[key], value, source, f"{where}.", default)
+            continue
+        values[key] = _coerce(value, hints[key], source, where)
+        if isinstance(values[key], dict) and isinstance(default, dict):
+            values[key] = {**default, **values[key]}
+    if defaults is not None:
+        values = {name: getattr(defaults, name) for name in specs} | values
     return cls(**values)
+
+
+def _field_default(spec: dataclasses.Field, defaults: Any) -> Any:
+    """A field's default value: from the enclosing defaults instance, else the field's own."""
+    if defaults is not None:
+        return getattr(defaults, spec.name)
+    if spec.default_factory is not dataclasses.MISSING:
+        return spec.default_factory()
+    return None if spec.default is dataclasses.MISSING else spec.default
 
 
 def _coerce(value: Any, hint: Any, source: str, key: str) -> Any:
@@ -249,8 +245,6 @@ def _coerce(value: Any, hint: Any, source: str, key: str) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     where = f"{source}: {key}"
-    if dataclasses.is_dataclass(hint):
-        return build_dataclass(hint, value, source, f"{key}.")
     if origin is Literal:
         choices = [str(a) for a in args]
         if str(value) not in choices:
@@ -297,8 +291,10 @@ def _coerce_scalar(value: Any, hint: type, where: str) -> Any:
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
-    return asdict(config)
+    """The config as plain data, its `task` first (what a reader of config.yaml looks for)."""
+    data = asdict(config)
+    return {"task": data.pop("task"), **data} if "task" in data else data
 
 
 def save_config(config: Any, path: Path) -> None:
-    path.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False), encoding="utf-8")
+    write_text(path, yaml.safe_dump(config_to_dict(config), sort_keys=False))

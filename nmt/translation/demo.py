@@ -1,5 +1,5 @@
-"""`nmt demo`: generate the dates task, train a small attention model on it, translate held-out
-examples and report BLEU — the whole pipeline in a few CPU minutes, with no download."""
+"""`nmt translate demo`: generate the dates task, train a small attention model on it, translate
+held-out examples and report BLEU — the whole pipeline in a few CPU minutes, with no download."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import NamedTuple
 
 import sacrebleu
 
-from nmt.config import load_config
-from nmt.data.synthetic import write_task_splits
-from nmt.run import train
-from nmt.translate import Translator
+from nmt.engine.rundir import free_run_name
+from nmt.translation.config import load
+from nmt.translation.predict import Translator
+from nmt.translation.run import train
+from nmt.translation.synthetic import write_task_splits
 
 logger = logging.getLogger(__name__)
 
@@ -26,19 +27,10 @@ class DemoResult(NamedTuple):
     examples: list[tuple[str, str, str]]  # source, translation, reference
 
 
-def free_run_name(output_dir: Path, name: str) -> str:
-    """`name`, or `name-2`, `name-3`, ... : the first that does not exist, so no run is lost."""
-    candidate, number = name, 1
-    while (output_dir / candidate).exists():
-        number += 1
-        candidate = f"{name}-{number}"
-    return candidate
-
-
 def run_demo(output_dir: str = "checkpoints", overrides: Sequence[str] = ()) -> DemoResult:
     output = Path(output_dir)
     data_dir = write_task_splits("dates", output / "demo-data", DEMO_SIZES, seed=0)
-    config = load_config(
+    config = load(
         "demo",
         [f"output_dir={output}", f"data.path={data_dir}", f"name={free_run_name(output, 'demo')}",
          *overrides],

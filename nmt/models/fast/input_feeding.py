@@ -23,45 +23,42 @@ The backward pass overwrites some saved buffers, so the graph supports one backw
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from nmt.models.attention import AdditiveAttention
-from nmt.models.fast_ops import tanh_of_doubled_
+from nmt.models.fast.fed_lstm import fed_lstm_loop
+from nmt.models.fast.ops import tanh_of_doubled_
+
+if TYPE_CHECKING:
+    from nmt.models.decoder import AttentionDecoder, AttentionState
 
 
-def loop_applies(rnn: nn.Module, attention: nn.Module, slot_memory: nn.Module | None) -> bool:
-    """Whether `run_input_feeding` covers this decoder: one LSTM layer, additive attention, no
-    slot memory, and no autocast (under bf16-mixed the autograd loop keeps its casts)."""
+def fused_loop_applies(rnn: nn.Module, attention: nn.Module, slot_memory: nn.Module | None) -> bool:
+    """Whether `fused_input_feeding` covers a decoder with these parts: one LSTM layer with
+    biases, additive attention, no slot memory."""
     return (
         type(rnn) is nn.LSTM
         and rnn.num_layers == 1
         and not rnn.proj_size
         and rnn.bias
-        and type(attention) is AdditiveAttention
+        and isinstance(attention, AdditiveAttention)
         and slot_memory is None
-        and not torch.is_autocast_enabled(rnn.weight_hh_l0.device.type)
     )
 
 
-def run_input_feeding(
-    rnn: nn.LSTM,
-    attention: AdditiveAttention,
-    output_layer: nn.Linear,
-    embedded: torch.Tensor,
-    lengths: torch.Tensor,
-    hidden: torch.Tensor,
-    cell: torch.Tensor,
-    feed: torch.Tensor,
-    keys: torch.Tensor,
-    values: torch.Tensor,
-    mask: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The teacher-forced decoder loop over embedded targets `[B, T, E]` of `lengths` `[B]` (each
-    at least 1) from `hidden`, `cell` `[B, H]` and `feed` `[B, O]`: attentional vectors
-    `[B, T, O]` and attention weights `[B, T, S]`, zero after each sentence's end."""
+def fused_input_feeding(
+    decoder: AttentionDecoder, embedded: torch.Tensor, tgt_lengths: torch.Tensor,
+    state: AttentionState,
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """The input-feeding loop of `decoder` (see `fused_loop_applies`) through `InputFeedingLoop`:
+    attentional vectors `[B, T, O]` and attention weights `[B, T, S]`, zero after each target's
+    end. Under autocast (bf16-mixed) it runs `fed_lstm_loop`, which keeps autocast's casts."""
+    rnn, attention = decoder.rnn, decoder.attention
+    if torch.is_autocast_enabled(embedded.device.type):
+        return fed_lstm_loop(decoder, embedded, tgt_lengths, state)
     known_size = embedded.size(-1)
     weight_ih = rnn.weight_ih_l0
     known_gates = nn.functional.linear(
@@ -69,8 +66,9 @@ def run_input_feeding(
     )
     fed_weight = torch.cat([weight_ih[:, known_size:], rnn.weight_hh_l0], dim=1)
     return InputFeedingLoop.apply(
-        known_gates, lengths, hidden, cell, feed, fed_weight, attention.query_proj.weight,
-        attention.energy.weight[0], keys, values, mask, output_layer.weight,
+        known_gates, tgt_lengths, state.hidden[:, 0], state.cell[:, 0], state.input_feed,
+        fed_weight, attention.query_weight, attention.energy_vector, state.keys, state.enc_out,
+        state.mask, decoder.output_layer.weight,
     )  # fmt: skip
 
 
@@ -124,7 +122,7 @@ class InputFeedingLoop(torch.autograd.Function):
         values = values.index_select(0, order)
         padding = (~mask).index_select(0, order)
         candidate = slice(2 * hidden_size, 3 * hidden_size)
-        # tanh(z) = 2 sigmoid(2z) - 1 (see fast_ops). Energies are kept as
+        # tanh(z) = 2 sigmoid(2z) - 1 (see nmt.models.fast.ops). Energies are kept as
         # s = sigmoid(2 (W_q h + keys)): then e v = 2 s v - sum(v), and the constant drops out
         # of the softmax.
         doubled_keys = keys.index_select(0, order).mul_(2)

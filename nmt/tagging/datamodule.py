@@ -1,75 +1,28 @@
 """LightningDataModule for tagging: tagged corpus -> vocabularies -> id sequences -> batches.
 
-Like the translation DataModule, `prepare_data` and `setup` are idempotent so the run can call
-them before the Trainer does (the model needs the vocabulary sizes), and the vocabularies are
-saved in the run directory the first time and reused from there on resume.
+As for translation, `prepare_data` builds the vocabularies once and saves them in the run
+directory (one process per node; a resumed run reuses them), and `setup` loads them on every
+process and encodes the splits. Both are idempotent.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
 import datasets
 import lightning as L
-import torch
 from torch.utils.data import DataLoader
 
 from nmt.data.batching import token_batch_loader
-from nmt.data.conll import load_tagging_corpus
-from nmt.data.datamodule import hold_out_validation
-from nmt.data.tag_vocab import PAD_INDEX, TaggingVocab
+from nmt.data.splits import hold_out_validation
 from nmt.errors import NmtError
-
-if TYPE_CHECKING:  # the config lives with the later stage that loads it
-    from nmt.tagging.config import TagDataConfig
+from nmt.tagging.batch import collate_tagging, encode_tokens
+from nmt.tagging.config import TagDataConfig
+from nmt.tagging.corpus import load_tagging_corpus
+from nmt.tagging.vocab import TaggingVocab
 
 logger = logging.getLogger(__name__)
-
-
-class TaggingBatch(NamedTuple):
-    """Padded sentences in dataset order."""
-
-    words: torch.Tensor  # [B, T] long
-    chars: torch.Tensor  # [B, T, C] long: each word's characters, PAD_INDEX padded
-    lengths: torch.Tensor  # [B] long
-    tags: torch.Tensor | None  # [B, T] long (0 on padding), None when the input has no tags
-    index: torch.Tensor | None  # [B] long: each example's "index" field
-
-
-def encode_tokens(vocab: TaggingVocab, tokens: Sequence[str]) -> dict[str, list]:
-    """A sentence's word and character ids, as `collate_tagging` wants them."""
-    return {"word_ids": vocab.word_ids(tokens), "char_ids": vocab.char_ids(tokens)}
-
-
-def encode_sentences(
-    vocab: TaggingVocab, sentences: Sequence[Sequence[str]]
-) -> list[dict[str, list]]:
-    """Examples for `collate_tagging` from token lists (no tags), with their position as index."""
-    return [{**encode_tokens(vocab, tokens), "index": i} for i, tokens in enumerate(sentences)]
-
-
-def collate_tagging(examples: Sequence[Mapping[str, list]]) -> TaggingBatch:
-    """Pad examples with "word_ids", "char_ids" and optionally "tag_ids" and "index"."""
-    lengths = [len(example["word_ids"]) for example in examples]
-    longest = max(lengths)
-    longest_word = max(len(chars) for example in examples for chars in example["char_ids"])
-    words = torch.full((len(examples), longest), PAD_INDEX, dtype=torch.long)
-    chars = torch.full((len(examples), longest, max(longest_word, 1)), PAD_INDEX, dtype=torch.long)
-    has_tags = "tag_ids" in examples[0]
-    tags = torch.zeros((len(examples), longest), dtype=torch.long) if has_tags else None
-    for row, example in enumerate(examples):
-        words[row, : lengths[row]] = torch.as_tensor(example["word_ids"])
-        for column, word_chars in enumerate(example["char_ids"]):
-            chars[row, column, : len(word_chars)] = torch.as_tensor(word_chars)
-        if tags is not None:
-            tags[row, : lengths[row]] = torch.as_tensor(example["tag_ids"])
-    index = None
-    if "index" in examples[0]:
-        index = torch.tensor([example["index"] for example in examples], dtype=torch.long)
-    return TaggingBatch(words, chars, torch.tensor(lengths), tags, index)
 
 
 class TaggingDataModule(L.LightningDataModule):
@@ -82,22 +35,33 @@ class TaggingDataModule(L.LightningDataModule):
         self.vocab: TaggingVocab | None = None
         self.encoded: dict[str, datasets.Dataset] = {}
         self.lengths: dict[str, list[int]] = {}
+        self._validation_tags: list[list[str]] | None = None
 
     @property
     def validation_tags(self) -> list[list[str]]:
         """Gold tags of the validation split, in dataset order."""
-        return list(self._require_corpus()["validation"]["tags"])
+        if self._validation_tags is None:
+            self._validation_tags = list(self._require_corpus()["validation"]["tags"])
+        return self._validation_tags
+
+    def tag_names(self) -> list[str]:
+        """The tags the model will have: the saved vocabulary's, else those of the training and
+        validation splits (read only, so every process may ask before the vocabulary exists)."""
+        if self.vocab_path.is_file():
+            return TaggingVocab.load(self.vocab_path).tags
+        return sorted({tag for tags in self._split_tags() for tag in tags})
 
     def prepare_data(self) -> None:
-        if self.corpus is None:
-            self.corpus = self._load_corpus()
-        if self.vocab is None:
-            self.vocab = self._build_or_load_vocab()
+        if self.vocab is None and not self.vocab_path.is_file():
+            self.vocab = self._build_vocab()
 
     def setup(self, stage: str | None = None) -> None:
-        self.prepare_data()
         if self.encoded:
             return
+        if self.vocab is None:
+            if not self.vocab_path.is_file():
+                raise RuntimeError("call prepare_data() first: there is no vocabulary yet")
+            self.vocab = TaggingVocab.load(self.vocab_path)
         vocab = self.vocab
         for name, split in self._require_corpus().items():
             self.encoded[name] = split.map(
@@ -149,15 +113,15 @@ class TaggingDataModule(L.LightningDataModule):
             raise NmtError(f"{config.path}: no training sentences")
         return datasets.DatasetDict({split: corpus[split] for split in ("train", "validation")})
 
-    def _build_or_load_vocab(self) -> TaggingVocab:
-        if self.vocab_path.is_file():
-            return TaggingVocab.load(self.vocab_path)
-        config = self.data_config
-        corpus = self._require_corpus()
+    def _split_tags(self) -> list[list[str]]:
         # Tags seen only in validation still get an output, so validation can be scored.
-        tags = list(corpus["train"]["tags"]) + list(corpus["validation"]["tags"])
+        corpus = self._require_corpus()
+        return list(corpus["train"]["tags"]) + list(corpus["validation"]["tags"])
+
+    def _build_vocab(self) -> TaggingVocab:
+        config = self.data_config
         vocab = TaggingVocab.build(
-            corpus["train"]["tokens"], tags, config.min_word_count,
+            self._require_corpus()["train"]["tokens"], self._split_tags(), config.min_word_count,
             config.lowercase_words, config.max_word_chars,
         )  # fmt: skip
         vocab.save(self.vocab_path)
@@ -169,5 +133,5 @@ class TaggingDataModule(L.LightningDataModule):
 
     def _require_corpus(self) -> datasets.DatasetDict:
         if self.corpus is None:
-            raise RuntimeError("call prepare_data() first")
+            self.corpus = self._load_corpus()
         return self.corpus

@@ -1,4 +1,4 @@
-"""`nmt bench`: measure a recipe on this machine, so users can compare hardware and toolkits.
+"""`nmt translate bench`: measure a recipe on this machine, to compare hardware and toolkits.
 
 Training throughput is measured on the real training path (the Lightning module, optimiser step
 and clipping of `nmt train`) over `steps` updates after `warmup` updates, validation excluded:
@@ -28,16 +28,18 @@ import lightning as L
 import sacrebleu
 import torch
 
-from nmt.checkpoint import LoadedModel, load_model_dir, versions
-from nmt.config import Config
-from nmt.data.datamodule import TranslationDataModule
-from nmt.data.tokenizer import PAD_ID
+from nmt.data.special import PAD_ID
+from nmt.engine.checkpoint import versions
+from nmt.engine.precision import lightning_precision
+from nmt.engine.rundir import LOGS_DIR
 from nmt.errors import NmtError
-from nmt.models.builder import build_seq2seq
-from nmt.precision import lightning_precision
 from nmt.search import SearchOptions
-from nmt.training import LitSeq2Seq
-from nmt.translate import Translator
+from nmt.translation.config import TranslationConfig
+from nmt.translation.datamodule import TranslationDataModule
+from nmt.translation.model import build_seq2seq
+from nmt.translation.module import LitSeq2Seq
+from nmt.translation.predict import Translator
+from nmt.translation.run import TOKENIZER_DIR, LoadedModel, load_model_dir, train
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +84,7 @@ class ThroughputProbe(L.Callback):
 
 
 def measure_training(
-    config: Config,
+    config: TranslationConfig,
     datamodule: TranslationDataModule,
     steps: int,
     warmup: int,
@@ -101,7 +103,7 @@ def measure_training(
         if config.optim.schedule == "budget"
         else config.optim
     )
-    module = LitSeq2Seq(model, optim, tokenizer.decode_tgt, [], 1.0, 1)
+    module = LitSeq2Seq(lambda: model, optim)
     profiler = None
     if profile is not None:
         activities = [torch.profiler.ProfilerActivity.CPU]
@@ -147,7 +149,7 @@ def measure_translation(
 
 
 def run_bench(
-    config: Config,
+    config: TranslationConfig,
     model_dir: str | None = None,
     steps: int = 200,
     warmup: int = 20,
@@ -166,8 +168,6 @@ def run_bench(
     loaded: LoadedModel | None = load_model_dir(model_dir) if model_dir else None
     L.seed_everything(config.trainer.seed, verbose=False)
     if minutes is not None:
-        from nmt.run import train
-
         config.trainer.max_minutes = minutes
         config.trainer.progress_bar = False
         config.name = f"{config.name}-bench-{minutes:g}min"
@@ -175,15 +175,15 @@ def run_bench(
         precision = lightning_precision(config.trainer.precision, config.trainer.accelerator)
         config.trainer.precision = precision
         run_dir = train(config)
-        report["training"] = logged_rates(run_dir / "logs" / "metrics.csv") | {
+        report["training"] = logged_rates(run_dir / LOGS_DIR / "metrics.csv") | {
             "precision": precision
         }
         report["run_dir"] = str(run_dir)
         loaded = load_model_dir(run_dir)
-        datamodule = _datamodule(config, run_dir / "tokenizer")
+        datamodule = _datamodule(config, run_dir / TOKENIZER_DIR)
     else:
         with tempfile.TemporaryDirectory() as scratch:
-            tokenizer_dir = Path(model_dir) / "tokenizer" if model_dir else Path(scratch) / "tok"
+            tokenizer_dir = Path(model_dir) / TOKENIZER_DIR if model_dir else Path(scratch) / "tok"
             datamodule = _datamodule(config, tokenizer_dir)
             report["training"], model = measure_training(config, datamodule, steps, warmup, profile)
         if sentences == 0:
@@ -224,10 +224,11 @@ def peak_rss_mib() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def _datamodule(config: Config, tokenizer_dir: Path) -> TranslationDataModule:
+def _datamodule(config: TranslationConfig, tokenizer_dir: Path) -> TranslationDataModule:
     datamodule = TranslationDataModule(
         config.data, config.tokenizer, tokenizer_dir, seed=config.trainer.seed
     )
+    datamodule.prepare_data()
     datamodule.setup("fit")
     return datamodule
 

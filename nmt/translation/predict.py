@@ -1,4 +1,4 @@
-"""Translator: a checkpoint directory in, detokenized translations out."""
+"""Translating with a trained model: a checkpoint directory in, detokenized translations out."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import NamedTuple
 
 import torch
 
-from nmt.checkpoint import LoadedModel, load_model_dir
 from nmt.data.batching import length_batches
-from nmt.data.tokenizer import PAD_ID
-from nmt.quantize import quantize_dynamic_int8
+from nmt.models.quantize import quantize_dynamic_int8
 from nmt.search import Hypothesis, SearchOptions, search
+from nmt.translation.batch import pad_sources
+from nmt.translation.run import LoadedModel, load_model_dir
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Translator:
     def __init__(
         self, loaded: LoadedModel, device: str | torch.device = "cpu", quantize: bool = False
     ) -> None:
-        """quantize: dynamic int8 linear and recurrent layers (CPU only; see nmt.quantize)."""
+        """quantize: dynamic int8 linear and recurrent layers (CPU only, nmt.models.quantize)."""
         self.device = torch.device(device)
         self.model = loaded.model.to(self.device).eval()
         if quantize:
@@ -100,10 +100,7 @@ class Translator:
         return ids
 
     def _pad(self, ids: list[list[int]], chunk: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        src_lengths = torch.tensor([len(ids[i]) for i in chunk])
-        src = torch.full((len(chunk), int(src_lengths.max())), PAD_ID, dtype=torch.long)
-        for row, i in enumerate(chunk):
-            src[row, : len(ids[i])] = torch.tensor(ids[i])
+        src, src_lengths = pad_sources([ids[i] for i in chunk])
         return src.to(self.device), src_lengths.to(self.device)
 
     def _describe(self, src_ids: list[int], hypothesis: Hypothesis) -> Translation:

@@ -1,46 +1,31 @@
 """LightningDataModule for translation: corpus -> cleaning -> sentencepiece -> token batches.
 
-`prepare_data` loads and cleans the corpus and trains the tokenizer once (a run that finds its
-tokenizer already saved reuses it, as `--resume` and other DDP ranks must); `setup` encodes the
-splits (cached by `datasets`). Both are idempotent, so the run can call them before the Trainer
-does: the model needs the vocabulary sizes before it can be built.
+`prepare_data` trains the tokenizer into the run directory once (Lightning calls it on one process
+per node and holds the others at a barrier until it is done; a run that finds its tokenizer saved,
+as `--resume` does, reuses it); `setup` loads the corpus and tokenizer on every process and encodes
+the splits (cached by `datasets`). Both are idempotent.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import time
 from pathlib import Path
 
 import datasets
 import lightning as L
 from torch.utils.data import DataLoader
 
-from nmt.config import DataConfig, TokenizerConfig
-from nmt.data.batching import collate_translation, example_lengths, token_batch_loader
-from nmt.data.corpus import clean_corpus, load_parallel_corpus
-from nmt.data.tokenizer import SubwordTokenizer, encode_corpus
+from nmt.data.batching import token_batch_loader
+from nmt.data.splits import hold_out_validation
 from nmt.errors import NmtError
+from nmt.translation.batch import collate_translation, example_lengths
+from nmt.translation.config import DataConfig, TokenizerConfig
+from nmt.translation.corpus import clean_corpus, load_parallel_corpus
+from nmt.translation.vocab import SubwordTokenizer, encode_corpus
 
 logger = logging.getLogger(__name__)
 
 BATCH_COLUMNS = ["src_ids", "tgt_ids", "index"]
-
-
-def hold_out_validation(
-    corpus: datasets.DatasetDict, size: int, seed: int, where: str, unit: str
-) -> None:
-    """Move up to `size` (at most a tenth) of the training examples to a validation split."""
-    size = min(size, corpus["train"].num_rows // 10)
-    if size < 1:
-        raise NmtError(
-            f"{where}: the corpus has no validation split and too few training {unit} to hold "
-            "some out"
-        )
-    held_out = corpus["train"].train_test_split(test_size=size, seed=seed)
-    corpus["train"], corpus["validation"] = held_out["train"], held_out["test"]
-    logger.info("no validation split: held out %d training %s for validation", size, unit)
 
 
 class TranslationDataModule(L.LightningDataModule):
@@ -56,22 +41,26 @@ class TranslationDataModule(L.LightningDataModule):
         self.tokenizer: SubwordTokenizer | None = None
         self.encoded: dict[str, datasets.Dataset] = {}
         self.lengths: dict[str, list[int]] = {}
+        self._references: list[str] | None = None
 
     @property
     def validation_references(self) -> list[str]:
         """Raw target sentences of the validation split, in dataset order."""
-        return list(self._require_corpus()["validation"]["tgt"])
+        if self._references is None:
+            self._references = list(self._require_corpus()["validation"]["tgt"])
+        return self._references
 
     def prepare_data(self) -> None:
-        if self.corpus is None:
-            self.corpus = self._load_corpus()
-        if self.tokenizer is None:
-            self.tokenizer = self._train_or_load_tokenizer()
+        if self.tokenizer is None and not self._tokenizer_saved():
+            self.tokenizer = self._train_tokenizer()
 
     def setup(self, stage: str | None = None) -> None:
-        self.prepare_data()
         if self.encoded:
             return
+        if self.tokenizer is None:
+            if not self._tokenizer_saved():
+                raise RuntimeError("call prepare_data() first: there is no tokenizer yet")
+            self.tokenizer = SubwordTokenizer.load(self.tokenizer_dir)
         encoded = encode_corpus(self._require_corpus(), self.tokenizer)
         for name, split in encoded.items():
             split = split.map(
@@ -120,15 +109,11 @@ class TranslationDataModule(L.LightningDataModule):
             )
         return corpus
 
-    def _train_or_load_tokenizer(self) -> SubwordTokenizer:
+    def _tokenizer_saved(self) -> bool:
+        return any(self.tokenizer_dir.glob("*.model"))
+
+    def _train_tokenizer(self) -> SubwordTokenizer:
         config = self.tokenizer_config
-        if any(self.tokenizer_dir.glob("*.model")):
-            return SubwordTokenizer.load(self.tokenizer_dir)
-        if os.environ.get("LOCAL_RANK", "0") != "0":  # DDP: rank 0 trains it; the others wait
-            while not any(self.tokenizer_dir.glob("*.model")):
-                time.sleep(1)
-            time.sleep(1)
-            return SubwordTokenizer.load(self.tokenizer_dir)
         train = self._require_corpus()["train"]
         kind = f"{config.model_type}, {config.vocab_size} pieces{', joint' if config.joint else ''}"
         logger.info("training sentencepiece (%s) on %d pairs", kind, train.num_rows)
@@ -148,5 +133,5 @@ class TranslationDataModule(L.LightningDataModule):
 
     def _require_corpus(self) -> datasets.DatasetDict:
         if self.corpus is None:
-            raise RuntimeError("call prepare_data() first")
+            self.corpus = self._load_corpus()
         return self.corpus

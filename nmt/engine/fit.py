@@ -1,0 +1,196 @@
+"""The training loop every task shares: a new run or a resumed one, from a task's LightningModule
+and DataModule to a self-contained run directory (see nmt.engine.rundir)."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+import lightning as L
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from torch import nn
+
+from nmt.engine.callbacks import (
+    AtomicCheckpointIO,
+    ExportBestWeights,
+    KeepLastCheckpoints,
+    LatestCheckpoint,
+    WriteRunFiles,
+)  # fmt: skip
+from nmt.engine.config import RunConfig, TrainerConfig, load_config
+from nmt.engine.precision import lightning_precision
+from nmt.engine.rundir import (
+    CONFIG_FILE,
+    LIGHTNING_DIR,
+    LOGS_DIR,
+    metric_key,
+    new_run_dir,
+    read_metadata,
+    resume_checkpoint,
+)  # fmt: skip
+
+logger = logging.getLogger(__name__)
+
+
+class TaskModule(Protocol):
+    """What the engine needs of a task's LightningModule, besides Lightning's own hooks.
+
+    model: the plain network (an nn.Module), built in `configure_model` at the latest; its
+        weights are what RUN/model.pt holds and what checkpoint averaging averages.
+    monitor: the logged validation metric (higher is better) that picks the best checkpoint,
+        stops training early and drives the plateau schedule, e.g. "val/bleu".
+    last_validated_step: the global step of the last finished validation (None before any).
+    """
+
+    model: nn.Module | None
+    monitor: str
+    last_validated_step: int | None
+
+
+class FitParts(NamedTuple):
+    """What a task hands the training loop for one run."""
+
+    module: L.LightningModule  # a TaskModule
+    datamodule: L.LightningDataModule
+    metadata: Callable[[nn.Module], dict[str, Any]]  # metadata.json of a new run, from its network
+
+
+class TaskRun:
+    """Training runs of one task, new or resumed: its config class, the command that trains it,
+    and `parts`, which makes the task's modules for a config and run directory."""
+
+    def __init__(
+        self,
+        kind: type[RunConfig],
+        train_command: str,
+        parts: Callable[[Any, Path], FitParts],
+    ) -> None:
+        self.kind = kind
+        self.train_command = train_command
+        self.parts = parts
+
+    def train(self, config: RunConfig) -> Path:
+        """Train a new run into `config.run_dir`, which must not hold a run already."""
+        run_dir = new_run_dir(config.run_dir, f"{self.train_command} --resume")
+        return self._fit(config, run_dir, None)
+
+    def resume(self, run_dir: str | Path, overrides: Sequence[str] = ()) -> Path:
+        """Continue an interrupted run with its optimiser, scheduler, step and epoch restored.
+        Overrides may change settings such as trainer.max_epochs; the saved config is updated
+        once the checkpoint has loaded."""
+        run_dir = Path(run_dir)
+        checkpoint = resume_checkpoint(run_dir)
+        config = load_config(str(run_dir / CONFIG_FILE), overrides, self.kind)
+        return self._fit(config, run_dir, checkpoint)
+
+    def _fit(self, config: RunConfig, run_dir: Path, resume_from: Path | None) -> Path:
+        # Seeded before anything is drawn: the network is built (and initialised) inside fit.
+        L.seed_everything(config.trainer.seed, workers=True, verbose=False)
+        return fit_module(
+            config, run_dir, resume_from, self.parts(config, run_dir), self.train_command
+        )
+
+
+def fit_module(
+    config: RunConfig, run_dir: Path, resume_from: Path | None, parts: FitParts,
+    train_command: str,
+) -> Path:  # fmt: skip
+    """Train `parts.module` (a TaskModule) on `parts.datamodule` with the run's callbacks: config
+    and metadata written at the start, best, last and step checkpoints, best weights exported to
+    model.pt, early stopping on `module.monitor`; validates the final weights if a budget
+    stopped training between validations."""
+    module, datamodule, metadata = parts
+    monitor = module.monitor
+    trainer = build_trainer(
+        config.trainer, run_dir, monitor, [WriteRunFiles(run_dir, config, metadata)]
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*`srun` command is available.*")
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+        if not trainer.interrupted and module.last_validated_step != trainer.global_step:
+            # A time or step budget ended training between validations: score the final weights
+            # too, so the updates since the last validation are not thrown away.
+            logger.info("validating the final weights (step %d)", trainer.global_step)
+            trainer.validate(module, datamodule=datamodule, verbose=False)
+    if trainer.interrupted:
+        logger.warning(
+            "training interrupted; continue from the last validation with `%s --resume %s`",
+            train_command, run_dir,
+        )  # fmt: skip
+    best = read_metadata(run_dir).get("best") or {}
+    score = best.get(metric_key(monitor))
+    logger.info("best %s %s at step %s; checkpoint: %s", monitor,
+                None if score is None else round(score, 4), best.get("step"), run_dir)  # fmt: skip
+    return run_dir
+
+
+def build_trainer(
+    config: TrainerConfig, run_dir: Path, monitor: str, callbacks: Sequence[L.Callback] = ()
+) -> L.Trainer:
+    """A Lightning Trainer writing into the run directory; `monitor` (higher is better) picks
+    the best checkpoint and drives early stopping."""
+    callbacks = [
+        *callbacks,
+        ModelCheckpoint(
+            dirpath=run_dir / LIGHTNING_DIR, filename="best", monitor=monitor, mode="max",
+            save_top_k=1, auto_insert_metric_name=False,
+        ),
+        LatestCheckpoint(run_dir / LIGHTNING_DIR),
+        ExportBestWeights(run_dir, monitor),
+    ]  # fmt: skip
+    if config.keep_last_checkpoints != 0:  # RUN/lightning/step-*.ckpt for averaging
+        callbacks.append(KeepLastCheckpoints(run_dir, config.keep_last_checkpoints))
+    if config.early_stopping_patience is not None:
+        callbacks.append(
+            EarlyStopping(monitor, mode="max", patience=config.early_stopping_patience)
+        )
+    return L.Trainer(
+        max_epochs=config.max_epochs,
+        max_steps=config.max_steps,
+        max_time={"minutes": config.max_minutes} if config.max_minutes else None,
+        accelerator=config.accelerator,
+        devices=config.devices,
+        strategy=config.strategy,
+        precision=lightning_precision(config.precision, config.accelerator),
+        gradient_clip_val=config.gradient_clip_val,
+        val_check_interval=config.val_check_interval,
+        check_val_every_n_epoch=None if isinstance(config.val_check_interval, int) else 1,
+        log_every_n_steps=config.log_every_n_steps,
+        num_sanity_val_steps=0,
+        use_distributed_sampler=False,  # TokenBatchSampler shards across ranks itself
+        deterministic=config.deterministic,
+        enable_progress_bar=config.progress_bar,
+        enable_model_summary=False,
+        logger=RunLogger(run_dir, name=LOGS_DIR, version=""),
+        callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=run_dir,
+    )
+
+
+class RunLogger(CSVLogger):
+    """Metrics in RUN/logs/metrics.csv. A resumed run appends to the file (Lightning's own
+    CSVLogger deletes an existing metrics.csv, which would lose the history before the resume)."""
+
+    @property
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _AppendingWriter(self.log_dir)
+        return self._experiment
+
+
+class _AppendingWriter(ExperimentWriter):
+    def _check_log_dir_exists(self) -> None:
+        """Keep an existing metrics file and its columns (new columns rewrite its header)."""
+        path = Path(self.metrics_file_path)
+        if path.is_file():
+            with path.open(newline="", encoding="utf-8") as file:
+                self.metrics_keys = next(csv.reader(file), [])

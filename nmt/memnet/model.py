@@ -1,0 +1,15 @@
+"""Builds the memory-network reader from its config and vocabularies."""
+
+from __future__ import annotations
+
+from nmt.memnet.config import MemnetConfig
+from nmt.memnet.vocab import StoryVocab
+from nmt.models.memnet import MemoryNetworkReader
+
+
+def build_reader(config: MemnetConfig, vocab: StoryVocab) -> MemoryNetworkReader:
+    model = config.model
+    return MemoryNetworkReader(
+        len(vocab.words), len(vocab.answers), model.embedding_size, model.hops,
+        config.data.max_sentences, model.addressing, model.top_k,
+    )  # fmt: skip

@@ -1,0 +1,48 @@
+"""Speed paths: hand-written kernels and loops that compute the same functions as plain PyTorch,
+faster on the CPUs nmt is measured on (docs/RESULTS.md).
+
+- `ops`: tanh through sigmoid and a cheaper dropout mask (CPU; other devices use torch's own);
+- `fed_lstm`: input feeding through an nn.LSTM's own weights, one product per step;
+- `input_feeding`: the one-layer LSTM + additive attention loop with a hand-written backward.
+
+Model builders choose them once, from the config switch `model.custom_kernels`: `kernels` gives
+the elementwise functions and `choose_input_feeding` the teacher-forced loop. With the switch off
+every model runs plain PyTorch; tests pin each speed path to the plain one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from nmt.models.fast import ops
+from nmt.models.fast.fed_lstm import fed_lstm_loop
+from nmt.models.fast.input_feeding import fused_input_feeding, fused_loop_applies
+
+
+class Kernels(NamedTuple):
+    """The elementwise functions a builder hands to the modules it makes."""
+
+    tanh: Callable[[torch.Tensor], torch.Tensor]
+    dropout: Callable[[float], nn.Module]  # probability -> dropout module
+
+
+PLAIN = Kernels(torch.tanh, nn.Dropout)
+CUSTOM = Kernels(ops.tanh, ops.Dropout)
+
+
+def kernels(custom: bool) -> Kernels:
+    return CUSTOM if custom else PLAIN
+
+
+def choose_input_feeding(rnn: nn.RNNBase, attention: nn.Module, slot_memory: nn.Module | None):
+    """The fastest teacher-forced input-feeding loop for a decoder with these parts, or None
+    when only the plain loop (`nmt.models.decoder.step_by_step`) covers it."""
+    if fused_loop_applies(rnn, attention, slot_memory):
+        return fused_input_feeding
+    if isinstance(rnn, nn.LSTM) and not rnn.proj_size and not rnn.bidirectional:
+        return fed_lstm_loop
+    return None

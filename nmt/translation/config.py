@@ -1,0 +1,104 @@
+"""Typed configuration of a translation run: corpus, sentencepiece, encoder-decoder model, and
+the translator's own trainer settings (validation BLEU's output length, checkpoints to average)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from nmt.engine.config import RunConfig, TrainerConfig, load_config
+
+TRAIN_COMMAND = "nmt translate train"
+
+
+@dataclass
+class DataConfig:
+    """Where the parallel corpus is and how it is cleaned and batched."""
+
+    format: Literal["text", "tsv", "jsonl", "hub"] = "text"
+    path: str = "data"  # directory of files, or a hub dataset name (format: hub)
+    hub_config: str | None = None  # e.g. iwslt2017-de-en, de-en
+    src_lang: str = "src"
+    tgt_lang: str = "tgt"
+    splits: dict[str, str] = field(
+        default_factory=lambda: {"train": "train", "validation": "validation", "test": "test"}
+    )  # split -> file stem (text: STEM.LANG, tsv: STEM.tsv, jsonl: STEM.jsonl)
+    max_length: int | None = 100  # words per side in training pairs
+    max_ratio: float | None = 3.0  # longer/shorter side, in words
+    validation_size: int = 500  # held out of train when the corpus has no validation split
+    batch_tokens: int = 4096  # per batch, padding included
+    batch_sentences: int | None = None  # also at most this many sentences per training batch
+    valid_batch_tokens: int = 8192
+    num_workers: int = 0
+
+
+@dataclass
+class TokenizerConfig:
+    """Sentencepiece models trained on the training split."""
+
+    model_type: Literal["unigram", "bpe"] = "unigram"
+    vocab_size: int = 8000
+    joint: bool = True  # one model and vocabulary for both languages
+    character_coverage: float = 1.0
+
+
+@dataclass
+class SlotMemoryConfig:
+    """A key-value memory of learned slots that the decoder queries each step (0 slots: none)."""
+
+    slots: int = 0
+    combine: Literal["gate", "concat"] = "gate"  # how the read joins the attention context
+    addressing: Literal["dot", "additive"] = "dot"
+    top_k: int | None = None  # read only the k best-matching slots
+
+
+@dataclass
+class ModelConfig:
+    """Encoder-decoder architecture."""
+
+    cell: Literal["rnn", "gru", "lstm"] = "lstm"
+    embedding_size: int = 256
+    encoder_hidden_size: int = 256  # per direction
+    encoder_layers: int = 1
+    bidirectional: bool = True
+    decoder_hidden_size: int = 512
+    decoder_layers: int = 1
+    attention: Literal["bahdanau", "luong", "dot", "none"] = "bahdanau"
+    attention_size: int | None = None  # additive attention's hidden size; default decoder size
+    input_feeding: bool = True
+    output_size: int | None = None  # size of the layer before the softmax; default decoder size
+    tie_embeddings: bool = False  # target embeddings = output layer (output_size = embedding)
+    dropout: float = 0.3
+    param_init: float | None = None  # every weight uniform in [-x, x]; None: PyTorch's defaults
+    slot_memory: SlotMemoryConfig = field(default_factory=SlotMemoryConfig)
+    # The hand-written speed paths (nmt/models/fast): input-feeding loops, CPU tanh and dropout.
+    # false: plain PyTorch everywhere (same function and parameters; a test pins them equal).
+    custom_kernels: bool = True
+
+
+@dataclass
+class TranslationTrainerConfig(TrainerConfig):
+    """The shared trainer settings, plus validation BLEU's greedy output length."""
+
+    keep_last_checkpoints: int = 5  # RUN/lightning/step-*.ckpt for `nmt translate average`
+    bleu_max_length_a: float = 1.5  # greedy validation output: at most a * source length + b
+    bleu_max_length_b: int = 10
+
+
+@dataclass
+class TranslationConfig(RunConfig):
+    """A whole translation run."""
+
+    task: Literal["translation"] = "translation"
+    data: DataConfig = field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    trainer: TranslationTrainerConfig = field(default_factory=TranslationTrainerConfig)
+
+    renamed_keys: ClassVar[dict[str, str]] = {"model.memory": "model.slot_memory"}
+
+
+def load(name_or_path: str | None, overrides: Sequence[str] = ()) -> TranslationConfig:
+    """A translation recipe (packaged name or YAML file) with `key.sub=value` overrides."""
+    return load_config(name_or_path, overrides, TranslationConfig)

@@ -1,0 +1,120 @@
+"""LightningModule for translation: the loss, logging, and validation loss, perplexity and greedy
+BLEU. The network is a plain `Seq2Seq`, built in `configure_model` once the data module has the
+vocabulary; this module does no tensor math beyond the loss."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import lightning as L
+import sacrebleu
+import torch
+
+from nmt.data.special import BOS_ID, EOS_ID, PAD_ID
+from nmt.engine.config import OptimConfig
+from nmt.engine.optim import configure_optimization, schedule_callbacks
+from nmt.engine.throughput import TokenRate
+from nmt.engine.validation import ValidationTally
+from nmt.models.loss import smoothed_cross_entropy
+from nmt.models.seq2seq import Seq2Seq
+from nmt.search import greedy_search
+from nmt.translation.batch import TranslationBatch
+
+
+class TokenLoss(NamedTuple):
+    loss: torch.Tensor  # label-smoothed cross-entropy per target token (what is optimised)
+    nll: torch.Tensor  # plain negative log-likelihood per target token (for perplexity)
+    tokens: int  # non-padding target tokens
+
+
+class LitSeq2Seq(L.LightningModule):
+    """Teacher-forced training and greedy validation of a Seq2Seq (a TaskModule: see
+    nmt.engine.fit). The data module gives the validation references and the detokenizer."""
+
+    monitor = "val/bleu"
+
+    def __init__(
+        self,
+        build_model: Callable[[], Seq2Seq],
+        optim: OptimConfig,
+        max_length_a: float = 1.5,
+        max_length_b: int = 10,
+    ) -> None:
+        super().__init__()
+        self.build_model = build_model
+        self.model: Seq2Seq | None = None
+        self.optim = optim
+        self.max_length_a = max_length_a
+        self.max_length_b = max_length_b
+        self._throughput = TokenRate()
+        self._tally = ValidationTally(3)  # loss sum, nll sum, tokens; records: (index, text)
+        self.last_validated_step: int | None = None
+
+    def configure_model(self) -> None:
+        if self.model is None:
+            self.model = self.build_model()
+
+    # ----- loss -----
+    def token_loss(self, batch: TranslationBatch) -> TokenLoss:
+        features = self.model.features(batch.src, batch.src_lengths, batch.tgt_in)  # [B, T, O]
+        non_pad = batch.tgt_out != PAD_ID
+        # Only real target positions go through the output layer, the largest matrix product.
+        logits = self.model.generator(features[non_pad])  # [N, V]
+        loss_sum, nll_sum = smoothed_cross_entropy(
+            logits, batch.tgt_out[non_pad], self.optim.label_smoothing
+        )
+        tokens = int(non_pad.sum())
+        return TokenLoss(loss_sum / tokens, nll_sum / tokens, tokens)
+
+    # ----- training -----
+    def training_step(self, batch: TranslationBatch, batch_idx: int) -> torch.Tensor:
+        parts = self.token_loss(batch)
+        self._throughput.add(parts.tokens, int(batch.src_lengths.sum()))
+        self.log("train/loss", parts.loss, prog_bar=True, batch_size=parts.tokens)
+        self.log("train/ppl", torch.exp(parts.nll.detach()), batch_size=parts.tokens)
+        self.log("lr", self.optimizers().param_groups[0]["lr"], batch_size=parts.tokens)
+        rate = self._throughput.rate()
+        if rate is not None:
+            self.log("tok/s", rate.tgt, prog_bar=True, batch_size=parts.tokens)
+            self.log("train/src_tok_per_s", rate.src, batch_size=parts.tokens)
+        return parts.loss
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        self._throughput.tick()
+
+    def on_validation_start(self) -> None:
+        self._throughput.pause()  # validation time does not count towards training speed
+
+    # ----- validation -----
+    def validation_step(self, batch: TranslationBatch, batch_idx: int) -> None:
+        parts = self.token_loss(batch)
+        found = greedy_search(
+            self.model, batch.src, batch.src_lengths, BOS_ID, EOS_ID, PAD_ID,
+            self.max_length_a, self.max_length_b,
+        )  # fmt: skip
+        texts = self.trainer.datamodule.tokenizer.decode_tgt(found.tokens.tolist())
+        sums = [float(parts.loss) * parts.tokens, float(parts.nll) * parts.tokens, parts.tokens]
+        self._tally.add(sums, zip(batch.index.tolist(), texts))
+
+    def on_validation_epoch_end(self) -> None:
+        (loss, nll, tokens), hypotheses = self._tally.collect(self)
+        if not hypotheses or self.trainer.sanity_checking:
+            return
+        self.last_validated_step = self.trainer.global_step
+        all_references = self.trainer.datamodule.validation_references
+        order = sorted(hypotheses)
+        bleu = sacrebleu.corpus_bleu(
+            [hypotheses[i] for i in order], [[all_references[i] for i in order]]
+        )
+        self.log("val/loss", loss / tokens, sync_dist=False)
+        self.log("val/ppl", math.exp(min(nll / tokens, 50.0)), sync_dist=False)
+        self.log("val/bleu", bleu.score, prog_bar=True, sync_dist=False)
+
+    # ----- optimisation -----
+    def configure_optimizers(self):
+        return configure_optimization(self, self.optim, self.monitor)
+
+    def configure_callbacks(self) -> list[L.Callback]:
+        return schedule_callbacks(self.optim)
