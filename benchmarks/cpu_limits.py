@@ -31,13 +31,13 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from nmt.allocator import keep_freed_memory
-from nmt.config import load_config
-from nmt.data.datamodule import TranslationDataModule
-from nmt.data.tokenizer import PAD_ID
-from nmt.models import fast_ops
-from nmt.models.builder import build_seq2seq
-from nmt.training import LitSeq2Seq
+from nmt.data.special import PAD_ID
+from nmt.engine.allocator import keep_freed_memory
+from nmt.models.fast import ops as fast_ops
+from nmt.translation.config import load as load_config
+from nmt.translation.datamodule import TranslationDataModule
+from nmt.translation.model import build_seq2seq
+from nmt.translation.module import LitSeq2Seq
 
 VARIANTS = {
     "reference (Bahdanau + input feeding)": [],
@@ -100,11 +100,13 @@ def _flops_per_token(data: str, overrides: list[str]) -> float:
         datamodule = TranslationDataModule(
             config.data, config.tokenizer, Path(scratch) / "tokenizer", seed=config.trainer.seed
         )
+        datamodule.prepare_data()
         datamodule.setup("fit")
         batches = list(itertools.islice(datamodule.train_dataloader(), 20))
     tokenizer = datamodule.tokenizer
     model = build_seq2seq(config.model, tokenizer.src_vocab_size, tokenizer.tgt_vocab_size)
-    module = LitSeq2Seq(model, config.optim, tokenizer.decode_tgt, [])
+    module = LitSeq2Seq(lambda: model, config.optim)
+    module.configure_model()
     module.train()
     tokens = sum(int((batch.tgt_out != PAD_ID).sum()) for batch in batches)
     with FlopCounterMode(display=False) as counter:

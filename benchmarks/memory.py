@@ -5,7 +5,7 @@ decoder memory. Prints Markdown tables and writes JSON under --out.
     python benchmarks/memory.py                 # stories 1 vs 3 hops, demo with/without memory
     python benchmarks/memory.py --only stories
 
-For Multi30k use benchmarks/multi30k.py with `--tag=-memory64 model.memory.slots=64`.
+For Multi30k use benchmarks/multi30k.py with `--tag=-memory64 model.slot_memory.slots=64`.
 Run it on an otherwise idle machine. Not part of the test suite.
 """
 
@@ -46,11 +46,11 @@ def run(command: list[str]) -> tuple[str, float]:
 
 def stories(out: Path, hops: int) -> dict:
     name = f"stories-{hops}hop"
-    train = ["nmt", "memory", "train", "-c", "stories", f"model.hops={hops}", f"name={name}",
+    train = ["nmt", "memnet", "train", "-c", "stories", f"model.hops={hops}", f"name={name}",
              f"output_dir={out}", "trainer.progress_bar=false"]  # fmt: skip
     _, seconds = run(train)
     report = out / name / "test_report"
-    evaluate = ["nmt", "memory", "evaluate", "-m", str(out / name), "--report", str(report)]
+    evaluate = ["nmt", "memnet", "evaluate", "-m", str(out / name), "--report", str(report)]
     run(evaluate)
     scores = json.loads((report / "report.json").read_text())
     return {"hops": hops, "commands": [" ".join(train), " ".join(evaluate)],
@@ -59,8 +59,8 @@ def stories(out: Path, hops: int) -> dict:
 
 
 def demo(out: Path, slots: int) -> dict:
-    command = ["nmt", "demo", "--output-dir", str(out / f"demo-memory{slots}"),
-               f"model.memory.slots={slots}"]  # fmt: skip
+    command = ["nmt", "translate", "demo", "--output-dir", str(out / f"demo-memory{slots}"),
+               f"model.slot_memory.slots={slots}"]  # fmt: skip
     stdout, seconds = run(command)
     bleu = float(re.search(r"held-out BLEU: ([\d.]+)", stdout)[1])
     return {"slots": slots, "command": " ".join(command), "bleu": bleu,

@@ -1,5 +1,6 @@
 """Multi30k En->De benchmark: train each recipe for a fixed wall-clock budget, then translate
-test2016 with beam 5 and score it with `nmt evaluate`. Prints a Markdown table and writes JSON.
+test2016 with beam 5 and score it with `nmt translate evaluate`. Prints a Markdown table and
+writes JSON.
 
     python benchmarks/multi30k.py --minutes 20 --data ../shared/data/multi30k
 
@@ -15,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from nmt.bench import logged_rates
+from nmt.translation.bench import logged_rates
 
 RECIPES = ("multi30k_en_de_attention", "multi30k_en_de_no_attention")
 
@@ -63,17 +64,19 @@ def benchmark(recipe: str, args: argparse.Namespace) -> dict:
     run_dir = out / name
     out.mkdir(parents=True, exist_ok=True)
     data = Path(args.data)
-    train_cmd = ["nmt", "train", "-c", recipe, f"data.path={data}", f"output_dir={out}",
-                 f"name={name}", f"trainer.max_minutes={args.minutes:g}",
+    train_cmd = ["nmt", "translate", "train", "-c", recipe, f"data.path={data}",
+                 f"output_dir={out}", f"name={name}", f"trainer.max_minutes={args.minutes:g}",
                  "trainer.progress_bar=false", *args.overrides]  # fmt: skip
     train_wall, train_rss = timed(train_cmd, out / f"{name}.train.log")
     hyp = run_dir / "test2016.hyp.de"
-    translate_cmd = ["nmt", "translate", "-m", str(run_dir), "-i", str(data / "test2016.en"),
-                     "-o", str(hyp), "--beam", str(args.beam), "--batch-size", "64"]  # fmt: skip
+    translate_cmd = ["nmt", "translate", "predict", "-m", str(run_dir),
+                     "-i", str(data / "test2016.en"), "-o", str(hyp), "--beam", str(args.beam),
+                     "--batch-size", "64"]  # fmt: skip
     translate_wall, translate_rss = timed(translate_cmd, out / f"{name}.translate.log")
     report = run_dir / "report-test2016"
-    evaluate_cmd = ["nmt", "evaluate", "--hyp", str(hyp), "--ref", str(data / "test2016.de"),
-                    "--src", str(data / "test2016.en"), "--report", str(report)]  # fmt: skip
+    evaluate_cmd = ["nmt", "translate", "evaluate", "--hyp", str(hyp),
+                    "--ref", str(data / "test2016.de"), "--src", str(data / "test2016.en"),
+                    "--report", str(report)]  # fmt: skip
     subprocess.run(evaluate_cmd, check=True, capture_output=True)
     sentences = len((data / "test2016.en").read_text("utf-8").splitlines())
     return {
@@ -107,7 +110,7 @@ def markdown_table(rows: list[dict]) -> str:
 
 
 def _score(report: dict, name: str) -> str:
-    value = report["scores"].get(name, {})  # report.json of `nmt evaluate`
+    value = report["scores"].get(name, {})  # report.json of `nmt translate evaluate`
     return f"{value.get('score', value):.2f}" if isinstance(value, dict) else str(value)
 
 

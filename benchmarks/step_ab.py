@@ -28,13 +28,14 @@ from pathlib import Path
 
 import torch
 
-from nmt.allocator import keep_freed_memory
-from nmt.config import load_config
-from nmt.data.datamodule import TranslationDataModule
-from nmt.data.tokenizer import PAD_ID
-from nmt.models.builder import build_seq2seq
-from nmt.precision import lightning_precision
-from nmt.training import LitSeq2Seq, build_optimization
+from nmt.data.special import PAD_ID
+from nmt.engine.allocator import keep_freed_memory
+from nmt.engine.optim import build_optimization
+from nmt.engine.precision import lightning_precision
+from nmt.translation.config import load as load_config
+from nmt.translation.datamodule import TranslationDataModule
+from nmt.translation.model import build_seq2seq
+from nmt.translation.module import LitSeq2Seq
 
 
 def main() -> None:
@@ -54,6 +55,7 @@ def main() -> None:
         datamodule = TranslationDataModule(
             base.data, base.tokenizer, Path(scratch) / "tokenizer", seed=base.trainer.seed
         )
+        datamodule.prepare_data()
         datamodule.setup("fit")
         batches = list(itertools.islice(datamodule.train_dataloader(), args.warmup + args.batches))
     timed = batches[args.warmup :]
@@ -64,7 +66,8 @@ def main() -> None:
         config = load_config(args.config, shared + overrides)
         torch.manual_seed(config.trainer.seed)
         model = build_seq2seq(config.model, tokenizer.src_vocab_size, tokenizer.tgt_vocab_size)
-        module = LitSeq2Seq(model, config.optim, tokenizer.decode_tgt, [])
+        module = LitSeq2Seq(lambda model=model: model, config.optim)
+        module.configure_model()
         optimizer = build_optimization(model.parameters(), config.optim, "val/bleu")["optimizer"]
         autocast = lightning_precision(config.trainer.precision, "cpu") == "bf16-mixed"
         steps.append((" ".join(overrides) or "(recipe)", module, optimizer, config, autocast))

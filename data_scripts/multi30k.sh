@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Download Multi30k task 1 (En/De/Fr image captions; WMT16 train/val/test2016 split) as raw text.
 # Usage: data_scripts/multi30k.sh [OUT_DIR=data/multi30k]
-# Writes OUT_DIR/{train,val,test2016}.{en,de,fr}, the layout `nmt train -c multi30k_en_de_attention`
+# Writes OUT_DIR/{train,val,test2016}.{en,de,fr}, the layout `nmt translate train -c multi30k_en_de_attention`
 # reads. The data is for non-commercial research and education (see the upstream README).
 set -euo pipefail
 OUT=${1:-data/multi30k}

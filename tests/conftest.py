@@ -1,9 +1,11 @@
 """Shared fixtures: small generated parallel corpora written as plain-text files."""
 
 import random
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from nmt.translation.config import TranslationConfig, load
 
@@ -75,3 +77,21 @@ def reversal_run(reverse_task, tmp_path_factory) -> Path:
         "model.input_feeding=false", "trainer.max_epochs=15",
     )  # fmt: skip
     return train(config)
+
+
+def as_saved_before_task_packages(run_dir: Path, copy: Path) -> Path:
+    """A copy of a run directory whose config.yaml says what the code before the task packages
+    wrote (issue 16): `model.memory` for the slot memory, `task: memory` for readers, the
+    translator's validation settings in every trainer section, no `model.custom_kernels`."""
+    shutil.copytree(run_dir, copy)
+    config = yaml.safe_load((copy / "config.yaml").read_text())
+    model = config["model"]
+    if "slot_memory" in model:
+        model["memory"] = model.pop("slot_memory")
+    model.pop("custom_kernels", None)
+    if config["task"] == "memnet":
+        config["task"] = "memory"
+    config["trainer"].setdefault("bleu_max_length_a", 1.5)
+    config["trainer"].setdefault("bleu_max_length_b", 10)
+    (copy / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return copy

@@ -7,14 +7,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from nmt.engine.checkpoint import step_checkpoints
-from nmt.translation.average import average_checkpoints
-from nmt.engine.rundir import LIGHTNING_DIR, read_metadata
-from nmt.translation.run import load_model_dir
 from nmt.cli import main
+from nmt.engine.checkpoint import step_checkpoints
+from nmt.engine.rundir import LIGHTNING_DIR, read_metadata
 from nmt.errors import NmtError
-from nmt.translation.run import resume, train
+from nmt.translation.average import average_checkpoints
 from nmt.translation.predict import Translator
+from nmt.translation.run import load_model_dir, resume, train
 
 from .conftest import tiny_config
 

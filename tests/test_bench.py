@@ -1,13 +1,23 @@
 """`nmt bench`: the figures exist, are consistent with what the other commands report, and bad
 combinations are refused."""
 
+import csv
 import json
+import resource
+from pathlib import Path
 
+import pytest
 import sacrebleu
 
 from nmt.cli import main
 from nmt.search import SearchOptions
 from nmt.translation.predict import Translator
+
+
+def rate_of(count: int, seconds: float, rate: float) -> bool:
+    """Whether `rate` is `count` per `seconds`, as far as the report's rounding (seconds to 0.01,
+    rates to 0.1) lets one tell."""
+    return count / (seconds + 0.005) - 0.05 <= rate <= count / max(seconds - 0.005, 1e-9) + 0.05
 
 
 def test_bench_measures_training_and_translation_of_a_trained_model(reversal_run, tmp_path):
@@ -16,14 +26,28 @@ def test_bench_measures_training_and_translation_of_a_trained_model(reversal_run
             "--sentences", "40", "--json", str(out)]  # fmt: skip
     assert main(args) == 0
     report = json.loads(out.read_text())
-    assert report["training"]["steps"] == 6 and report["training"]["precision"] == "32-true"
-    assert report["training"]["tgt_tokens_per_s"] > 0 and report["training"]["src_tokens_per_s"] > 0
+    training = report["training"]
+    assert training["steps"] == 6 and training["precision"] == "32-true"
+    assert rate_of(6, training["seconds"], training["steps_per_s"])
+    # Real (unpadded) target tokens per update: under the 400-token batch budget of the run's
+    # config, which counts padding; and as many source tokens as target ones, as the task
+    # reverses each sentence (both sides count their EOS).
+    tokens_per_step = training["tgt_tokens_per_s"] / training["steps_per_s"]
+    assert 100 < tokens_per_step <= 400
+    assert training["src_tokens_per_s"] == pytest.approx(training["tgt_tokens_per_s"], rel=0.1)
     for name in ("greedy", "beam5"):
         figures = report["translation"][name]
-        assert figures["sentences"] == 40 and figures["sentences_per_s"] > 0
+        assert figures["sentences"] == 40
+        assert rate_of(40, figures["seconds"], figures["sentences_per_s"])
+        # Output tokens per sentence: a trained reversal model writes about as many pieces
+        # (and an EOS) as the test sources have; far more would mean runaway outputs.
+        per_sentence = figures["tgt_tokens_per_s"] / figures["sentences_per_s"]
+        assert 3 <= per_sentence <= 14
     assert "translation_note" not in report  # a trained model was measured
     assert report["machine"]["torch_threads"] >= 1 and "torch" in report["machine"]["versions"]
-    assert report["peak_rss_mib"] > 0
+    # The peak resident memory of this process so far, which ran the benchmark in-process.
+    peak_now = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert 100 < report["peak_rss_mib"] <= peak_now + 1
 
 
 def test_bench_quantized_translation_profile_and_training_only(reversal_run, tmp_path):
@@ -60,7 +84,10 @@ def test_bench_minutes_mode_reports_the_bleu_that_translate_and_sacrebleu_give(
     assert report["bleu"]["score"] == round(
         sacrebleu.corpus_bleu(hypotheses, [references]).score, 2
     )
-    assert report["training"]["tgt_tokens_per_s"] > 0
+    # The training rate is the run's own: a mean of what its metrics log recorded.
+    with (Path(report["run_dir"]) / "logs" / "metrics.csv").open() as handle:
+        logged = [float(row["tok/s"]) for row in csv.DictReader(handle) if row.get("tok/s")]
+    assert min(logged) <= report["training"]["tgt_tokens_per_s"] <= max(logged)
     assert report["training"]["precision"] == "bf16-mixed"
 
 

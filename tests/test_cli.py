@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nmt.engine.rundir import atomic_write
 from nmt.cli import main
+from nmt.engine.rundir import atomic_write
 from nmt.translation.predict import Translator
 
 from .conftest import write_pairs
@@ -55,8 +55,8 @@ def test_mismatched_line_counts_are_reported_with_both_files(tmp_path, capsys):
                  f"output_dir={tmp_path / 'out'}"])  # fmt: skip
     message = capsys.readouterr().err
     assert code == 2
-    assert "train.src" in message and "train.tgt" in message
-    assert "2" in message and "3" in message
+    data = tmp_path / "data"
+    assert f"{data / 'train.src'} has 2 lines, {data / 'train.tgt'} has 3 lines" in message
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from pathlib import Path
 import datasets
 import pytest
 
+from nmt.errors import NmtError
 from nmt.tagging.corpus import (
     TaggedSentence,
     load_tagging_corpus,
@@ -13,7 +14,6 @@ from nmt.tagging.corpus import (
     read_conllu,
     rewrite_tags,
 )
-from nmt.errors import NmtError
 
 
 def row(*fields: str) -> str:

@@ -6,8 +6,8 @@ from pathlib import Path
 import datasets
 import pytest
 
-from nmt.translation.corpus import CleaningStats, clean_corpus, load_parallel_corpus
 from nmt.errors import NmtError
+from nmt.translation.corpus import CleaningStats, clean_corpus, load_parallel_corpus
 
 EN = ['He said "hello" .', "The café is open .", "Where is the street ?"]
 DE = ["Er sagte „hallo“ .", 'Das Café ist "offen" .', "Wo ist die Straße ?"]

@@ -8,8 +8,8 @@ import pytest
 from sacrebleu.metrics import BLEU, CHRF, TER
 
 from nmt.cli import main
-from nmt.errors import NmtError
 from nmt.data.textfile import read_lines
+from nmt.errors import NmtError
 from nmt.translation.evaluate import evaluate_files
 
 from .conftest import tiny_config

@@ -180,6 +180,19 @@ def test_memory_network_answers_single_supporting_fact_questions(story_run, tmp_
     assert "| hop 1 | hop 2 | hop 3 |" in (tmp_path / "report.md").read_text()
 
 
+def test_a_reader_saved_before_memnet_was_a_task_answers_the_same(story_run, tmp_path, capsys):
+    from .conftest import as_saved_before_task_packages
+
+    old = as_saved_before_task_packages(story_run, tmp_path / "old")
+    assert "task: memory" in (old / "config.yaml").read_text()
+    questions = story_run / "data" / "test.jsonl"
+    answers = []
+    for run in (story_run, old):
+        assert main(["memnet", "predict", "-m", str(run), "-i", str(questions), "--weights"]) == 0
+        answers.append(capsys.readouterr().out.splitlines())
+    assert len(answers[0]) == 400 and answers[1] == answers[0]
+
+
 def test_bad_story_files_name_the_file_and_line(story_run, tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"story": ["a b ."], "question": "q ?", "answer": "x"}\n{"story": []}\n')
@@ -190,11 +203,11 @@ def test_bad_story_files_name_the_file_and_line(story_run, tmp_path, capsys):
 def test_translator_with_decoder_memory_trains_saves_loads_and_translates_identically(
     reverse_task, tmp_path
 ):
-    from nmt.translation.run import train
     from nmt.search import SearchOptions
     from nmt.translation.predict import Translator
+    from nmt.translation.run import train
 
-    from .conftest import tiny_config
+    from .conftest import as_saved_before_task_packages, tiny_config
 
     config = tiny_config(reverse_task, tmp_path, "model.attention=luong",
                          "model.input_feeding=false", "model.memory.slots=16",
@@ -215,3 +228,7 @@ def test_translator_with_decoder_memory_trains_saves_loads_and_translates_identi
     translator.model.load_state_dict({k[len("model.") :]: v for k, v in state.items()})
     assert outputs(translator) == first
     assert outputs(Translator.load(run_dir)) == first
+    # A run directory written before the task packages ("model.memory") translates the same.
+    old = as_saved_before_task_packages(run_dir, tmp_path / "old")
+    assert "  memory:" in (old / "config.yaml").read_text()
+    assert outputs(Translator.load(old)) == first

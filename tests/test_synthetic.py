@@ -2,8 +2,14 @@ import datetime
 
 import pytest
 
-from nmt.translation.synthetic import TASKS, date_target, make_pairs, ordinal_words, write_task_splits
 from nmt.errors import NmtError
+from nmt.translation.synthetic import (
+    TASKS,
+    date_target,
+    make_pairs,
+    ordinal_words,
+    write_task_splits,
+)
 
 
 def test_known_dates_map_to_the_exact_wording():

@@ -4,6 +4,7 @@ import datasets
 import pytest
 import torch
 
+from nmt.errors import NmtError
 from nmt.translation.synthetic import make_pairs
 from nmt.translation.vocab import (
     BOS_ID,
@@ -13,7 +14,6 @@ from nmt.translation.vocab import (
     SubwordTokenizer,
     encode_corpus,
 )
-from nmt.errors import NmtError
 
 PAIRS = make_pairs("dates", 500, seed=0)
 SRC = [src for src, _ in PAIRS]

@@ -2,19 +2,21 @@
 
 import csv
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sacrebleu
 import torch
+from lightning.pytorch.callbacks import Timer
 
-from nmt.engine.rundir import LIGHTNING_DIR, read_metadata
-from nmt.translation.run import load_model_dir
-from nmt.errors import NmtError
-from nmt.engine.precision import cpu_has_bf16, lightning_precision
-from nmt.translation.run import resume, train
+from nmt.engine import precision
 from nmt.engine.optim import BudgetDecay, inverse_sqrt_schedule
+from nmt.engine.precision import cpu_has_bf16, lightning_precision
+from nmt.engine.rundir import LIGHTNING_DIR, read_metadata
+from nmt.errors import NmtError
 from nmt.models.loss import smoothed_cross_entropy
 from nmt.translation.predict import Translator
+from nmt.translation.run import load_model_dir, resume, train
 
 from .conftest import tiny_config
 
@@ -114,15 +116,42 @@ def test_budget_schedule_holds_the_rate_then_decays_to_the_minimum():
     assert decay.rate(0.0) == pytest.approx(1e-5)
 
 
-def test_budget_schedule_ends_a_timed_run_on_a_small_rate(reverse_task, tmp_path):
-    overrides = ["optim.schedule=budget", "optim.lr=0.001", "trainer.max_minutes=0.1",
-                 "trainer.max_epochs=1000",
-                 "trainer.log_every_n_steps=1", "optim.decay_fraction=0.5"]  # fmt: skip
+class StoppedClock(Timer):
+    """Lightning's Timer, read at a chosen moment of a 60-second budget."""
+
+    def __init__(self, elapsed: float) -> None:
+        super().__init__(duration={"seconds": 60})
+        self.elapsed = elapsed
+
+    def time_elapsed(self, stage="train") -> float:
+        return self.elapsed
+
+    def time_remaining(self, stage="train") -> float:
+        return 60 - self.elapsed
+
+
+def test_budget_schedule_sets_each_steps_rate_from_the_time_left():
+    """Before every step the rate follows the budget's clock (no real time involved)."""
+    clock = StoppedClock(elapsed=0)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+    trainer = SimpleNamespace(callbacks=[clock], optimizers=[optimizer])
+    decay = BudgetDecay(base_lr=1e-3, min_lr=1e-5, decay_fraction=0.5)
+    decay.on_fit_start(trainer, None)
+    rates = []
+    for clock.elapsed in (0, 20, 30, 45, 60):
+        decay.on_train_batch_start(trainer, None, None, 0)
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert rates == pytest.approx([1e-3, 1e-3, 1e-3, (1e-3 + 1e-5) / 2, 1e-5])
+
+
+def test_budget_schedule_finds_the_trainers_clock_and_holds_the_rate_early(reverse_task, tmp_path):
+    """A run with a wall-clock budget far longer than its 12 steps trains at the base rate."""
+    overrides = ["optim.schedule=budget", "optim.lr=0.001", "trainer.max_minutes=30",
+                 "trainer.max_steps=12", "trainer.log_every_n_steps=1"]  # fmt: skip
     run_dir = train(tiny_config(reverse_task, tmp_path, *overrides))
     with (run_dir / "logs" / "metrics.csv").open() as handle:
         rates = [float(row["lr"]) for row in csv.DictReader(handle) if row.get("lr")]
-    assert rates[0] == pytest.approx(1e-3) and rates[-1] < 2e-4
-    assert rates == sorted(rates, reverse=True)
+    assert rates == pytest.approx([0.001] * 12)
 
 
 def test_budget_schedule_without_a_budget_is_refused(reverse_task, tmp_path):
@@ -172,11 +201,23 @@ def test_bf16_mixed_precision_with_clipping_and_input_feeding_learns_to_reverse(
     assert sacrebleu.corpus_bleu(translations, [references]).score >= 90, translations[:5]
 
 
-def test_precision_names_map_to_lightnings_and_auto_follows_the_cpu():
+def test_precision_names_map_to_lightnings_and_auto_follows_the_cpu(monkeypatch, tmp_path):
+    """`auto` is bf16-mixed exactly when the CPU has bfloat16 units, read from torch's CPU
+    capabilities or, in a torch without them, from the kernel's flags."""
     assert lightning_precision("32") == "32-true"
     assert lightning_precision("16-mixed", "cpu") == "16-mixed"
-    assert lightning_precision("auto", "cpu") == ("bf16-mixed" if cpu_has_bf16() else "32-true")
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():  # Linux: torch's answer agrees with the kernel's CPU flags
-        flags = set(cpuinfo.read_text().split())
-        assert cpu_has_bf16() == bool({"avx512_bf16", "amx_bf16"} & flags)
+    cases = [({"avx2": True, "amx_bf16": True}, True), ({"avx2": True, "avx512f": True}, False)]
+    try:
+        for capabilities, expected in cases:
+            monkeypatch.setattr(torch.cpu, "get_capabilities", lambda c=capabilities: c)
+            cpu_has_bf16.cache_clear()
+            assert cpu_has_bf16() is expected
+            assert lightning_precision("auto", "cpu") == ("bf16-mixed" if expected else "32-true")
+        monkeypatch.delattr(torch.cpu, "get_capabilities")
+        monkeypatch.setattr(precision, "CPUINFO", tmp_path / "cpuinfo")
+        for flags, expected in (("fpu sse2 avx512_bf16", True), ("fpu sse2 avx2", False)):
+            (tmp_path / "cpuinfo").write_text(f"processor : 0\nflags : {flags}\n")
+            cpu_has_bf16.cache_clear()
+            assert cpu_has_bf16() is expected
+    finally:
+        cpu_has_bf16.cache_clear()

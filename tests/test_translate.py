@@ -1,7 +1,9 @@
 """`nmt translate` as users run it: files and pipes, n-best lists, odd lines, interactive use."""
 
+import queue
 import subprocess
 import sys
+import threading
 
 import pytest
 import torch
@@ -51,14 +53,20 @@ def test_n_best_is_tsv_with_n_sorted_entries_per_line(reversal_run, sources, cap
 def test_interactive_answers_each_line_before_the_next_arrives(reversal_run, sources):
     process = subprocess.Popen(
         [sys.executable, "-m", "nmt.cli", "translate", "-m", str(reversal_run), "--interactive"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        bufsize=1,
     )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout])
+    reader.daemon = True
+    reader.start()
     try:
         answers = []
         for sentence in sources[:3]:
             process.stdin.write(sentence + "\n")
             process.stdin.flush()
-            answers.append(process.stdout.readline().rstrip("\n"))  # blocks until translated
+            # The answer must come while stdin is still open (a minute at most, never forever).
+            answers.append(lines.get(timeout=60).rstrip("\n"))
         process.stdin.close()
         assert process.wait(timeout=60) == 0
     finally:

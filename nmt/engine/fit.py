@@ -8,7 +8,7 @@ import logging
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import lightning as L
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
@@ -38,6 +38,7 @@ from nmt.engine.rundir import (
 logger = logging.getLogger(__name__)
 
 
+@runtime_checkable
 class TaskModule(Protocol):
     """What the engine needs of a task's LightningModule, besides Lightning's own hooks.
 
@@ -106,6 +107,8 @@ def fit_module(
     model.pt, early stopping on `module.monitor`; validates the final weights if a budget
     stopped training between validations."""
     module, datamodule, metadata = parts
+    if not isinstance(module, TaskModule):
+        raise TypeError(f"{type(module).__name__} lacks what nmt.engine.fit.TaskModule lists")
     monitor = module.monitor
     trainer = build_trainer(
         config.trainer, run_dir, monitor, [WriteRunFiles(run_dir, config, metadata)]
@@ -113,6 +116,9 @@ def fit_module(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*`srun` command is available.*")
+        # Validation metrics are gathered over the ranks before they are logged (see
+        # nmt.engine.validation), so Lightning's advice to sync them again does not apply.
+        warnings.filterwarnings("ignore", ".*when logging on epoch level in distributed.*")
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
         if not trainer.interrupted and module.last_validated_step != trainer.global_step:
             # A time or step budget ended training between validations: score the final weights

@@ -33,18 +33,22 @@ def lightning_precision(precision: str, accelerator: str = "auto") -> str:
     return chosen
 
 
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # x86 CPU features that multiply bfloat16
+CPUINFO = Path("/proc/cpuinfo")
+
+
 @functools.cache
 def cpu_has_bf16() -> bool:
     """Whether this CPU multiplies bfloat16 natively (x86 AVX512-BF16 or AMX-BF16)."""
     get_capabilities = getattr(torch.cpu, "get_capabilities", None)
     if get_capabilities is not None:
         capabilities = get_capabilities()
-        return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
+        return any(capabilities.get(flag) for flag in BF16_FLAGS)
     try:  # torch before get_capabilities: the kernel's CPU flags (Linux)
-        flags = Path("/proc/cpuinfo").read_text().split()
+        flags = set(CPUINFO.read_text().split())
     except OSError:
         return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return any(flag in flags for flag in BF16_FLAGS)
 
 
 def _gpu_has_bf16() -> bool:

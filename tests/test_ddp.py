@@ -1,0 +1,83 @@
+"""Two processes through Lightning's DDP on CPU (gloo), run as a user runs them: the data is
+prepared once behind Lightning's barrier, and validation scores every example of the split,
+gathered over both ranks (each rank's loader holds only its share)."""
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+import sacrebleu
+
+DDP = ["trainer.strategy=ddp", "trainer.devices=2", "trainer.accelerator=cpu",
+       "trainer.progress_bar=false"]  # fmt: skip
+NAMES = ["mary", "john", "sandra", "daniel"]
+PLACES = ["kitchen", "garden", "office", "hallway", "bedroom"]
+
+
+def nmt(*args: str, cwd, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nmt.cli", *args], cwd=cwd, input=stdin,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+
+
+def even_stories(count: int, seed: int) -> list[dict]:
+    """Stories whose sentences and questions all have four words, so that a question's answer
+    does not depend on how the batch around it is padded."""
+    rng = random.Random(seed)
+    examples = []
+    for _ in range(count):
+        length = rng.randint(2, 6)
+        story = [f"{rng.choice(NAMES)} went to {rng.choice(PLACES)}" for _ in range(length)]
+        person = rng.choice([sentence.split()[0] for sentence in story])
+        moves = [sentence.split()[-1] for sentence in story if sentence.startswith(person + " ")]
+        kind = "one_move" if len(moves) == 1 else "more_moves"
+        examples.append({"story": story, "question": f"where is {person} ?",
+                         "answer": moves[-1], "type": kind})  # fmt: skip
+    return examples
+
+
+def test_memnet_validation_scores_every_question_of_the_split(tmp_path):
+    data = tmp_path / "stories"
+    data.mkdir()
+    for split, count, seed in (("train", 600, 0), ("validation", 101, 1), ("test", 10, 2)):
+        lines = [json.dumps(example) for example in even_stories(count, seed)]
+        (data / f"{split}.jsonl").write_text("\n".join(lines) + "\n")
+    trained = nmt("memnet", "train", "-c", "stories", f"data.path={data}",
+                  f"output_dir={tmp_path}", "name=ddp", "model.hops=1", "data.batch_size=16",
+                  "trainer.max_epochs=1", *DDP, cwd=tmp_path)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    best = json.loads((tmp_path / "ddp" / "metadata.json").read_text())["best"]
+    report = tmp_path / "report"
+    evaluated = nmt("memnet", "evaluate", "-m", str(tmp_path / "ddp"),
+                    "--data", str(data / "validation.jsonl"), "--report", str(report),
+                    cwd=tmp_path)  # fmt: skip
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    scores = json.loads((report / "report.json").read_text())
+    assert scores["questions"] == 101 and 0 < scores["accuracy"] < 100
+    # The score logged in training is the one of the whole split (one rank saw about half).
+    assert best["val_acc"] == pytest.approx(scores["accuracy"])
+    for kind, accuracy in scores["accuracy_by_type"].items():
+        assert best[f"val_acc_{kind}"] == pytest.approx(accuracy, abs=1e-4)
+
+
+def test_translation_trains_its_tokenizer_once_and_scores_the_whole_validation_split(
+    reverse_task, tmp_path
+):
+    trained = nmt(
+        "translate", "train", "-c", "demo", f"data.path={reverse_task}", f"output_dir={tmp_path}",
+        "name=ddp", "tokenizer.vocab_size=60", "model.embedding_size=32",
+        "model.encoder_hidden_size=32", "model.decoder_hidden_size=64", "data.batch_tokens=400",
+        "optim.lr=0.005", "model.dropout=0.0", "trainer.max_epochs=4", *DDP, cwd=tmp_path,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    run_dir = tmp_path / "ddp"
+    assert trained.stderr.count("training sentencepiece") == 1
+    best = json.loads((run_dir / "metadata.json").read_text())["best"]
+    sources = (reverse_task / "validation.src").read_text().splitlines()
+    references = (reverse_task / "validation.tgt").read_text().splitlines()
+    translated = nmt("translate", "predict", "-m", str(run_dir), "--beam", "1",
+                     stdin="\n".join(sources) + "\n", cwd=tmp_path)  # fmt: skip
+    assert translated.returncode == 0, translated.stderr[-3000:]
+    bleu = sacrebleu.corpus_bleu(translated.stdout.splitlines(), [references]).score
+    assert 0 < bleu < 100 and best["val_bleu"] == pytest.approx(bleu)
