@@ -3,7 +3,8 @@
 Weights of the linear layers (the output layer above all) and of the recurrent layers are stored
 as int8; activations are quantized on the fly per batch, so int8 matrix products (fbgemm on x86)
 replace float ones. This is a CPU inference option: the quantized model cannot be trained and
-does not run on a GPU. Its BLEU cost is measured by `nmt bench --quantize` (docs/RESULTS.md).
+does not run on a GPU. Its BLEU cost is measured by `nmt translate bench --quantize`
+(docs/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """`nmt translate bench`: measure a recipe on this machine, to compare hardware and toolkits.
 
-Training throughput is measured on the real training path (the Lightning module, optimiser step
-and clipping of `nmt train`) over `steps` updates after `warmup` updates, validation excluded:
-source and target tokens (no padding; EOS counted, as in the training log's tok/s) per second of
-wall time. Translation throughput is sentences and output tokens per second of the search loop
-(model loading excluded) over the first sentences of the test split, greedy and beam. With
+Training throughput is measured on the real training path (the Lightning module, optimiser step and
+clipping of `nmt translate train`) over `steps` updates after `warmup` updates, validation
+excluded: source and target tokens (no padding; EOS counted, as in the training log's tok/s) per
+second of wall time. Translation throughput is sentences and output tokens per second of the search
+loop (model loading excluded) over the first sentences of the test split, greedy and beam. With
 `minutes`, a real run trains for that long instead, and the test BLEU of its best checkpoint is
-reported, so quality per hour of this hardware can be compared. With `quantize` the beam search
-is also measured with dynamic int8 weights (and its BLEU, for a trained model); `profile` writes
-a torch.profiler table of the measured training steps.
+reported, so quality per hour of this hardware can be compared. With `quantize` the beam search is
+also measured with dynamic int8 weights (and its BLEU, for a trained model); `profile` writes a
+torch.profiler table of the measured training steps.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def run_bench(
     profile: Path | None = None,
     quantize: bool = False,
 ) -> dict[str, Any]:
-    """Every figure of `nmt bench` for one recipe (and optionally a trained checkpoint);
+    """Every figure of `nmt translate bench` for one recipe (and optionally a trained checkpoint);
     `sentences=0` measures training only."""
     report: dict[str, Any] = {"recipe": config.name, "machine": machine()}
     if model_dir and minutes is not None:

@@ -1,5 +1,5 @@
-"""What `nmt evaluate` measured (dataclasses that serialise to JSON) and how it is written: a
-report folder with report.json, report.md and PNG plots, every file saved atomically."""
+"""What `nmt translate evaluate` measured (dataclasses that serialise to JSON) and how it is
+written: a report folder with report.json, report.md and PNG plots, every file saved atomically."""
 
 from __future__ import annotations
 
@@ -232,7 +232,8 @@ def _cell(text: str) -> str:
 
 
 def format_summary(report: EvaluationReport) -> str:
-    """The few lines `nmt evaluate` prints: each score with its signature, and the comparison."""
+    """The few lines `nmt translate evaluate` prints: each score with its signature, and the
+    comparison."""
     scores = report.scores
     lines = [
         scores.bleu.text, f"    {scores.bleu.signature}",
