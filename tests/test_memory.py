@@ -198,6 +198,10 @@ def test_bad_story_files_name_the_file_and_line(story_run, tmp_path, capsys):
     bad.write_text('{"story": ["a b ."], "question": "q ?", "answer": "x"}\n{"story": []}\n')
     assert main(["memory", "evaluate", "-m", str(story_run), "--data", str(bad)]) == 2
     assert f"{bad}:2: " in capsys.readouterr().err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert main(["memnet", "evaluate", "-m", str(story_run), "--data", str(empty)]) == 2
+    assert f"{empty}: no questions to answer" in capsys.readouterr().err
 
 
 def test_translator_with_decoder_memory_trains_saves_loads_and_translates_identically(
