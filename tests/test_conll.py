@@ -84,7 +84,7 @@ def test_conllu_reads_syntactic_words_and_skips_multiword_tokens_and_empty_nodes
         (row("1", "a", "a", "X") + "\n" + row("2", "b", "b", "X"), 3, "expected ID 1, found 2"),
         (row("1", "", "a", "X"), 1, "empty FORM"),
         (row("1", "a", "a", "X") + row("2", "b", "b", "_"), 2, "column 4, UPOS"),
-        (row("1", "a", "a", "X") + "\n" + row("1", "b\xff", "b", "X"), 3, "invalid UTF-8"),
+        (row("1", "a", "a", "X") + "\n" + row("1", "b\xff", "b", "X"), 3, "not valid UTF-8"),
     ],
 )
 def test_conllu_errors_name_file_and_line(tmp_path, text, line, message):

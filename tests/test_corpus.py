@@ -102,7 +102,7 @@ def test_text_invalid_utf8_names_file_and_line(tmp_path):
     write(tmp_path / "train.en", b"ok\n\xff\xfe bad\n")
     write(tmp_path / "train.de", "gut\nschlecht\n")
 
-    with pytest.raises(NmtError, match=r"train\.en:2: invalid UTF-8"):
+    with pytest.raises(NmtError, match=r"train\.en:2: not valid UTF-8"):
         load("text", tmp_path)
 
 

@@ -1,5 +1,6 @@
 """`nmt translate` as users run it: files and pipes, n-best lists, odd lines, interactive use."""
 
+import io
 import queue
 import subprocess
 import sys
@@ -37,10 +38,14 @@ def test_one_output_line_per_input_line_in_order(reversal_run, sources, tmp_path
     assert sum(correct) >= 2
 
 
-def test_n_best_is_tsv_with_n_sorted_entries_per_line(reversal_run, sources, capsys, monkeypatch):
-    import io
+def stdin_of(text: str) -> io.TextIOWrapper:
+    """A stand-in for standard input, with the byte stream (`.buffer`) the real one has."""
+    return io.TextIOWrapper(io.BytesIO(text.encode("utf-8")), encoding="utf-8")
 
-    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(sources[:5]) + "\n"))
+
+def test_n_best_is_tsv_with_n_sorted_entries_per_line(reversal_run, sources, capsys, monkeypatch):
+
+    monkeypatch.setattr(sys, "stdin", stdin_of("\n".join(sources[:5]) + "\n"))
     assert main(["translate", "-m", str(reversal_run), "--beam", "4", "--n-best", "3"]) == 0
     rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == 15
@@ -94,10 +99,8 @@ def test_length_batches_respect_both_budgets_and_skip_empty_rows():
 
 
 def test_separators_inside_a_line_do_not_split_it(reversal_run, capsys, monkeypatch):
-    import io
-
     # A form feed and U+2028 are line breaks to str.splitlines, but not to a line-based file.
-    monkeypatch.setattr(sys, "stdin", io.StringIO("a b\x0cc\nd\u2028e f\n\n"))
+    monkeypatch.setattr(sys, "stdin", stdin_of("a b\x0cc\nd\u2028e f\n\n"))
     assert main(["translate", "-m", str(reversal_run), "--beam", "1"]) == 0
     assert capsys.readouterr().out.count("\n") == 3
 

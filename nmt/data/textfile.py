@@ -7,32 +7,18 @@ separators inside a sentence, and break the one-output-line-per-input-line promi
 from __future__ import annotations
 
 import codecs
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from nmt.errors import NmtError
 
 
-def split_lines(text: str) -> list[str]:
-    """Lines of text; the newline ending the last line adds none, a trailing "\\r" is dropped."""
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return [line.removesuffix("\r") for line in lines]
-
-
 def read_lines(path: str | Path) -> list[str]:
-    """A UTF-8 file's lines (see split_lines); empty lines are kept, each stands for a sentence."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise NmtError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        return split_lines(data.decode("utf-8"))
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise NmtError(f"{path}:{line}: not valid UTF-8") from None
+    """A UTF-8 file's lines (see numbered_lines); empty lines are kept, each stands for a
+    sentence."""
+    return [text for _, text, _ in numbered_lines(path)]
 
 
 def numbered_lines(path: str | Path) -> Iterator[tuple[int, str, str]]:
@@ -44,13 +30,37 @@ def numbered_lines(path: str | Path) -> Iterator[tuple[int, str, str]]:
     except OSError as error:
         raise NmtError(f"{path}: cannot read ({error.strerror})") from None
     with file:
-        for number, raw in enumerate(file, start=1):
-            if number == 1:
-                raw = raw.removeprefix(codecs.BOM_UTF8)
-            body = raw.removesuffix(b"\n").removesuffix(b"\r")
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError as error:
-                message = f"{path}:{number}: invalid UTF-8 ({error.reason} at byte {error.start})"
-                raise NmtError(message) from None
-            yield number, text, raw[len(body) :].decode("ascii")
+        yield from numbered_stream_lines(file, str(path))
+
+
+def numbered_stream_lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, str, str]]:
+    """numbered_lines of an open binary stream (standard input: sys.stdin.buffer), read as it
+    comes; errors name the stream as `name`."""
+    for number, raw in enumerate(stream, start=1):
+        if number == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        body = raw.removesuffix(b"\n").removesuffix(b"\r")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            message = f"{name}:{number}: not valid UTF-8 ({error.reason} at byte {error.start})"
+            raise NmtError(message) from None
+        yield number, text, raw[len(body) :].decode("ascii")
+
+
+def read_stdin_lines() -> list[str]:
+    """All lines of standard input (errors name "standard input" and the line)."""
+    return [text for _, text, _ in numbered_stream_lines(sys.stdin.buffer, STDIN)]
+
+
+def count_lines(path: str | Path) -> int:
+    """How many lines a file has (a last line without a newline counts), without decoding it."""
+    count, last = 0, b"\n"
+    with Path(path).open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
+
+
+STDIN = "standard input"

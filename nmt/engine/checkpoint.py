@@ -4,6 +4,7 @@ every unreadable file is reported by name, never as a traceback."""
 
 from __future__ import annotations
 
+import pickle
 import platform
 import re
 from datetime import datetime, timezone
@@ -55,13 +56,35 @@ def check_device(device: str | torch.device) -> torch.device:
     return torch.device(device)
 
 
-def load_tensors(path: Path) -> Any:
-    """torch.load with weights_only (no pickled code runs); any unreadable file is an NmtError."""
+def load_tensors(path: Path, mmap: bool = False) -> Any:
+    """torch.load with weights_only (no pickled code runs); any unreadable file is an NmtError.
+    With `mmap` the tensors stay in the file until used (a cheap look at a large checkpoint)."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated file, foreign pickle, a directory, ...: name the file
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise NmtError(f"{path}: cannot read this checkpoint ({reason})") from None
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except pickle.UnpicklingError:
+        raise NmtError(
+            f"{path}: refused, it holds pickled objects besides tensors (only weights are loaded, "
+            "never code)"
+        ) from None
+    except Exception as error:  # truncated file, a directory, not a checkpoint...: name the file
+        raise NmtError(f"{path}: {_unreadable(Path(path), error)}") from None
+
+
+def _unreadable(path: Path, error: Exception) -> str:
+    if path.is_dir():
+        return "is a directory, not a checkpoint file"
+    if path.is_file() and path.stat().st_size == 0:
+        return "is empty (an interrupted copy?)"
+    detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return f"cannot read this checkpoint, truncated or not written by torch ({detail[:80]})"
+
+
+def checkpoint_step(path: Path) -> int:
+    """The global step a Lightning checkpoint was saved at, checked to be readable."""
+    checkpoint = load_tensors(path, mmap=True)
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise NmtError(f"{path}: not a Lightning checkpoint (no state_dict)")
+    return int(checkpoint.get("global_step", 0))
 
 
 def load_weights(model: nn.Module, run_dir: Path) -> nn.Module:

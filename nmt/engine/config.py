@@ -16,7 +16,7 @@ import typing
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 import yaml
 
@@ -24,43 +24,90 @@ from nmt.engine.rundir import write_text
 from nmt.errors import NmtError
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a number may take, checked where the config is read: `low` <= x (< with
+    `open_low`), x <= `high` (< with `open_high`), or one of `also` (e.g. -1 for "no limit").
+    Written into a field's type: `dropout: Annotated[float, Range(0, 1, open_high=True)]`."""
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+    also: tuple[float, ...] = ()
+    meaning: str = ""  # what the `also` values mean, for the message
+
+    def admits(self, value: float) -> bool:
+        if value in self.also:
+            return True
+        above = self.low is None or (value > self.low if self.open_low else value >= self.low)
+        below = self.high is None or (value < self.high if self.open_high else value <= self.high)
+        return above and below
+
+    def __str__(self) -> str:
+        if self.high is None:
+            text = f"{'more than' if self.open_low else 'at least'} {self.low:g}"
+        elif self.low is None:
+            text = f"{'less than' if self.open_high else 'at most'} {self.high:g}"
+        else:
+            text = (f"a number in {'(' if self.open_low else '['}{self.low:g}, {self.high:g}"
+                    f"{')' if self.open_high else ']'}")  # fmt: skip
+        if self.also:
+            values = " or ".join(f"{value:g}" for value in self.also)
+            text += f", or {values}" + (f" ({self.meaning})" if self.meaning else "")
+        return text
+
+
+AT_LEAST_1 = Range(1)
+NON_NEGATIVE = Range(0)
+POSITIVE = Range(0, open_low=True)
+PROBABILITY = Range(0, 1, open_high=True)  # dropout and the like: 1 would drop everything
+FRACTION = Range(0, 1, open_low=True)  # a share of something, above 0 and at most all of it
+Count = Annotated[int, AT_LEAST_1]  # sizes, layers, batches
+NonNegative = Annotated[int, NON_NEGATIVE]
+
+
 @dataclass
 class OptimConfig:
     """Optimiser, learning-rate schedule and loss."""
 
     optimizer: Literal["adam", "adamw"] = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
-    label_smoothing: float = 0.1
+    lr: Annotated[float, NON_NEGATIVE] = 1e-3
+    weight_decay: Annotated[float, NON_NEGATIVE] = 0.0
+    betas: list[Annotated[float, Range(0, 1, open_high=True)]] = field(
+        default_factory=lambda: [0.9, 0.999]
+    )
+    label_smoothing: Annotated[float, PROBABILITY] = 0.1
     # budget: the base rate, then a linear decay to min_lr over the last decay_fraction of
     # trainer.max_minutes (a wall-clock budget has no step count known in advance)
     schedule: Literal["constant", "plateau", "inverse_sqrt", "budget"] = "plateau"
-    warmup_steps: int = 1000  # inverse_sqrt: linear warm-up, then lr * sqrt(warmup / step)
-    plateau_factor: float = 0.5  # plateau: lr *= factor when the validation score stalls
-    plateau_patience: int = 2  # validations without improvement before the lr drops
-    min_lr: float = 1e-5
-    decay_fraction: float = 0.3  # budget: the share of the wall-clock budget spent decaying
+    warmup_steps: NonNegative = 1000  # inverse_sqrt: linear warm-up, then lr * sqrt(warmup/step)
+    # plateau: lr *= factor when the validation score stalls
+    plateau_factor: Annotated[float, Range(0, 1, open_low=True, open_high=True)] = 0.5
+    plateau_patience: NonNegative = 2  # validations without improvement before the lr drops
+    min_lr: Annotated[float, NON_NEGATIVE] = 1e-5
+    decay_fraction: Annotated[float, FRACTION] = 0.3  # budget: share of the budget spent decaying
 
 
 @dataclass
 class TrainerConfig:
     """Passed through to the Lightning Trainer, plus run-level settings."""
 
-    max_epochs: int = 20
-    max_steps: int = -1
-    max_minutes: float | None = None  # wall-clock budget
+    max_epochs: Annotated[int, Range(1, also=(-1,), meaning="no limit")] = 20
+    max_steps: Annotated[int, Range(1, also=(-1,), meaning="no limit")] = -1
+    max_minutes: Annotated[float, POSITIVE] | None = None  # wall-clock budget
     accelerator: str = "auto"
     devices: int | str = "auto"
     strategy: str = "auto"
     # auto: bf16-mixed where the device multiplies bfloat16 natively, else 32 (engine/precision.py)
     precision: Literal["32-true", "32", "bf16-mixed", "16-mixed", "auto"] = "32-true"
-    gradient_clip_val: float | None = 5.0
-    val_check_interval: int | float = 1.0  # fraction of an epoch, or a number of batches
-    log_every_n_steps: int = 50
-    early_stopping_patience: int | None = None  # validations without a better score: stop
-    keep_last_checkpoints: int = 0  # RUN/lightning/step-*.ckpt of the latest validations; 0: none
-    seed: int = 1234
+    gradient_clip_val: Annotated[float, POSITIVE] | None = 5.0
+    # a number of batches, or a fraction of an epoch
+    val_check_interval: Count | Annotated[float, FRACTION] = 1.0
+    log_every_n_steps: Count = 50
+    early_stopping_patience: NonNegative | None = None  # validations without a better score
+    keep_last_checkpoints: NonNegative = 0  # RUN/lightning/step-*.ckpt of the latest validations
+    seed: Annotated[int, Range(0, 2**32 - 1)] = 1234
     deterministic: bool = False
     progress_bar: bool = True
 
@@ -81,6 +128,10 @@ class RunConfig:
     # Keys a later version dropped, ignored where old saved configs still have them.
     retired_keys: ClassVar[tuple[str, ...]] = ()
     former_task_names: ClassVar[tuple[str, ...]] = ()  # older values of `task`, still accepted
+    # What a resumed run cannot change (the checkpoint holds a model of these settings): keys
+    # starting with these, except the `changeable_on_resume` ones.
+    fixed_on_resume: ClassVar[tuple[str, ...]] = ("model.",)
+    changeable_on_resume: ClassVar[tuple[str, ...]] = ()
 
     @property
     def run_dir(self) -> Path:
@@ -121,7 +172,7 @@ def load_config(
     """Read a recipe (or start from defaults), apply `a.b=value` overrides and validate them
     against the task's config class `kind`; a recipe that names another task raises WrongTask."""
     raw: dict[str, Any] = {}
-    source = "defaults"
+    source = "defaults"  # where values that no override set came from
     if name_or_path is not None:
         path = resolve_recipe(name_or_path)
         source = str(path)
@@ -135,17 +186,33 @@ def load_config(
             )
     for override in overrides:
         apply_override(raw, override)
+    origin = Origin(source, frozenset(override.partition("=")[0] for override in overrides))
     expected = next(f.default for f in dataclasses.fields(kind) if f.name == "task")
     task = raw.get("task", expected)
     if task in kind.former_task_names:
         raw["task"] = task = expected
     if task != expected and isinstance(task, str):
-        raise WrongTask(f"{source}: this is a {task} recipe, not a {expected} one", task)
+        raise WrongTask(f"{origin.of('task')}: this is a {task} recipe, not a {expected} one", task)
     for key in kind.retired_keys:
         _pop_key(raw, key)
     for old, new in kind.renamed_keys.items():
         _rename_key(raw, old, new)
-    return build_dataclass(kind, raw, source)
+    return build_dataclass(kind, raw, origin)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a config's values came from, for messages: a recipe file (or the defaults), except
+    the keys set on the command line."""
+
+    recipe: str
+    overridden: frozenset[str] = frozenset()
+
+    def of(self, key: str) -> str:
+        """'command line' when an override set `key` (or a section holding it), else the recipe."""
+        parts = key.split(".")
+        prefixes = {".".join(parts[:n]) for n in range(1, len(parts) + 1)}
+        return "command line" if prefixes & self.overridden else self.recipe
 
 
 _ABSENT = object()
@@ -199,31 +266,32 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
 
 
 def build_dataclass(
-    cls: type, raw: Any, source: str, prefix: str = "", defaults: Any = None
+    cls: type, raw: Any, origin: Origin, prefix: str = "", defaults: Any = None
 ) -> Any:
-    """Check `raw` against dataclass `cls` and construct it; errors say `source: section.key`.
+    """Check `raw` against dataclass `cls` and construct it; errors say `origin: section.key`.
 
     Keys that `raw` leaves out take their values from `defaults` (an instance of `cls`: the
     default of the field that holds this section, e.g. a task's own trainer defaults), else
     from the class; a mapping given in part keeps its other default keys."""
     if not isinstance(raw, dict):
-        raise NmtError(f"{source}: {prefix or 'config'}: expected a mapping, got {raw!r}")
-    hints = typing.get_type_hints(cls)
+        where = origin.of(prefix.rstrip(".")) if prefix else origin.recipe
+        raise NmtError(f"{where}: {prefix or 'config'}: expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls, include_extras=True)
     specs = {spec.name: spec for spec in dataclasses.fields(cls)}
     unknown = [key for key in raw if key not in specs]
     if unknown:
         raise NmtError(
-            f"{source}: unknown key '{prefix}{unknown[0]}'; valid keys"
+            f"{origin.of(prefix + unknown[0])}: unknown key '{prefix}{unknown[0]}'; valid keys"
             f"{' in ' + prefix.rstrip('.') if prefix else ''}: {', '.join(specs)}"
         )
     values = {}
     for key, value in raw.items():
         default = _field_default(specs[key], defaults)
         where = f"{prefix}{key}"
-        if dataclasses.is_dataclass(hints[key]):
-            values[key] = build_dataclass(hints[key], value, source, f"{where}.", default)
+        if isinstance(hints[key], type) and dataclasses.is_dataclass(hints[key]):
+            values[key] = build_dataclass(hints[key], value, origin, f"{where}.", default)
             continue
-        values[key] = _coerce(value, hints[key], source, where)
+        values[key] = _coerce(value, hints[key], origin, where)
         if isinstance(values[key], dict) and isinstance(default, dict):
             values[key] = {**default, **values[key]}
     if defaults is not None:
@@ -240,34 +308,45 @@ def _field_default(spec: dataclasses.Field, defaults: Any) -> Any:
     return None if spec.default is dataclasses.MISSING else spec.default
 
 
-def _coerce(value: Any, hint: Any, source: str, key: str) -> Any:
+def _coerce(value: Any, hint: Any, origin: Origin, key: str) -> Any:
     """Check one value against its type hint (converting int to float and the like)."""
-    origin = typing.get_origin(hint)
+    kind = typing.get_origin(hint)
     args = typing.get_args(hint)
-    where = f"{source}: {key}"
-    if origin is Literal:
+    where = f"{origin.of(key)}: {key}"
+    if kind is Annotated:
+        value = _coerce(value, args[0], origin, key)
+        for allowed in (a for a in hint.__metadata__ if isinstance(a, Range)):
+            if not allowed.admits(value):
+                raise NmtError(f"{where}: {value!r} is out of range; give {allowed}")
+        return value
+    if kind is Literal:
         choices = [str(a) for a in args]
         if str(value) not in choices:
             raise NmtError(f"{where}: '{value}' is not valid; choose one of: {', '.join(choices)}")
         return str(value)
-    if origin in (Union, types.UnionType):
+    if kind in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
         errors = []
         for option in (a for a in args if a is not type(None)):
             try:
-                return _coerce(value, option, source, key)
+                return _coerce(value, option, origin, key)
             except NmtError as error:
                 errors.append(str(error))
-        raise NmtError(errors[-1] if len(errors) == 1 else f"{where}: {value!r} is not valid")
-    if origin is dict:
+        if len(errors) == 1:
+            raise NmtError(errors[0])
+        wanted = [error.partition("; give ")[2] for error in errors]
+        if all(wanted):
+            raise NmtError(f"{where}: {value!r} is out of range; give {' or '.join(wanted)}")
+        raise NmtError(f"{where}: {value!r} is not valid")
+    if kind is dict:
         if not isinstance(value, dict):
             raise NmtError(f"{where}: expected a mapping, got {value!r}")
-        return {str(k): _coerce(v, args[1], source, f"{key}.{k}") for k, v in value.items()}
-    if origin is list:
+        return {str(k): _coerce(v, args[1], origin, f"{key}.{k}") for k, v in value.items()}
+    if kind is list:
         if not isinstance(value, list):
             raise NmtError(f"{where}: expected a list, got {value!r}")
-        return [_coerce(v, args[0], source, key) for v in value]
+        return [_coerce(v, args[0], origin, key) for v in value]
     return _coerce_scalar(value, hint, where)
 
 

@@ -4,6 +4,7 @@ and DataModule to a self-contained run directory (see nmt.engine.rundir)."""
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import warnings
 from collections.abc import Callable, Sequence
@@ -23,17 +24,22 @@ from nmt.engine.callbacks import (
     LatestCheckpoint,
     WriteRunFiles,
 )  # fmt: skip
-from nmt.engine.config import RunConfig, TrainerConfig, load_config
+from nmt.engine.checkpoint import checkpoint_step
+from nmt.engine.config import RunConfig, TrainerConfig, config_to_dict, load_config
 from nmt.engine.precision import lightning_precision
 from nmt.engine.rundir import (
     CONFIG_FILE,
+    LAST_CHECKPOINT,
     LIGHTNING_DIR,
     LOGS_DIR,
+    clear_unfinished_run,
+    holds_checkpoint,
     metric_key,
     new_run_dir,
     read_metadata,
-    resume_checkpoint,
+    write_text,
 )  # fmt: skip
+from nmt.errors import NmtError
 
 logger = logging.getLogger(__name__)
 
@@ -64,43 +70,88 @@ class FitParts(NamedTuple):
 
 class TaskRun:
     """Training runs of one task, new or resumed: its config class, the command that trains it,
-    and `parts`, which makes the task's modules for a config and run directory."""
+    `parts`, which makes the task's modules for a config and run directory, and the files the
+    task writes into a run directory besides the engine's (so an unfinished run can start over).
+    """
 
     def __init__(
         self,
         kind: type[RunConfig],
         train_command: str,
         parts: Callable[[Any, Path], FitParts],
+        task_files: Sequence[str] = (),
     ) -> None:
         self.kind = kind
         self.train_command = train_command
         self.parts = parts
+        self.task_files = tuple(task_files)
 
     def train(self, config: RunConfig) -> Path:
         """Train a new run into `config.run_dir`, which must not hold a run already."""
-        run_dir = new_run_dir(config.run_dir, f"{self.train_command} --resume")
-        return self._fit(config, run_dir, None)
+        resume = f"{self.train_command} --resume"
+        return self._fit(config, new_run_dir(config.run_dir, resume, self.task_files), None)
 
     def resume(self, run_dir: str | Path, overrides: Sequence[str] = ()) -> Path:
         """Continue an interrupted run with its optimiser, scheduler, step and epoch restored.
-        Overrides may change settings such as trainer.max_epochs; the saved config is updated
-        once the checkpoint has loaded."""
+        Overrides may change settings such as trainer.max_epochs, not the model (refused before
+        anything runs); the saved config is updated once the checkpoint has loaded. A run that
+        stopped before its first checkpoint starts again from the beginning."""
         run_dir = Path(run_dir)
-        checkpoint = resume_checkpoint(run_dir)
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise NmtError(
+                f"{run_dir}: no {CONFIG_FILE} to resume from; start a run with "
+                f"`{self.train_command} -c RECIPE`"
+            )
         config = load_config(str(run_dir / CONFIG_FILE), overrides, self.kind)
-        return self._fit(config, run_dir, checkpoint)
+        checkpoint = run_dir / LIGHTNING_DIR / LAST_CHECKPOINT
+        if not holds_checkpoint(run_dir):
+            clear_unfinished_run(run_dir, self.task_files)
+            return self._fit(config, run_dir, None)
+        if not checkpoint.is_file():
+            raise NmtError(f"{run_dir}: nothing to resume from, {checkpoint} does not exist")
+        saved = load_config(str(run_dir / CONFIG_FILE), (), self.kind)
+        refuse_fixed_changes(saved, config, run_dir / CONFIG_FILE)
+        read_metadata(run_dir)  # a broken metadata.json is reported now, not mid-training
+        return self._fit(config, run_dir, checkpoint, checkpoint_step(checkpoint))
 
-    def _fit(self, config: RunConfig, run_dir: Path, resume_from: Path | None) -> Path:
+    def _fit(
+        self, config: RunConfig, run_dir: Path, resume_from: Path | None, resume_step: int = 0
+    ) -> Path:
         # Seeded before anything is drawn: the network is built (and initialised) inside fit.
         L.seed_everything(config.trainer.seed, workers=True, verbose=False)
-        return fit_module(
-            config, run_dir, resume_from, self.parts(config, run_dir), self.train_command
-        )
+        parts = self.parts(config, run_dir)
+        return fit_module(config, run_dir, resume_from, parts, self.train_command, resume_step)
+
+
+def refuse_fixed_changes(saved: RunConfig, config: RunConfig, saved_path: Path) -> None:
+    """Stop, before anything runs, if overrides change what a resumed checkpoint cannot follow
+    (the model's shape, the vocabulary): the task config's `fixed_on_resume` keys."""
+    old, new = flatten(config_to_dict(saved)), flatten(config_to_dict(config))
+    kind = type(config)
+    for key in sorted(new):
+        if key.startswith(kind.fixed_on_resume) and key not in kind.changeable_on_resume:
+            if old.get(key) != new[key]:
+                raise NmtError(
+                    f"command line: {key} cannot change when resuming ({old.get(key)!r} in "
+                    f"{saved_path}, {new[key]!r} asked): the checkpoint holds the model it "
+                    "describes; train a new run (name=...) instead"
+                )
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as one of dotted keys: {"model": {"cell": 1}} -> {"model.cell": 1}."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def fit_module(
     config: RunConfig, run_dir: Path, resume_from: Path | None, parts: FitParts,
-    train_command: str,
+    train_command: str, resume_step: int = 0,
 ) -> Path:  # fmt: skip
     """Train `parts.module` (a TaskModule) on `parts.datamodule` with the run's callbacks: config
     and metadata written at the start, best, last and step checkpoints, best weights exported to
@@ -111,8 +162,9 @@ def fit_module(
         raise TypeError(f"{type(module).__name__} lacks what nmt.engine.fit.TaskModule lists")
     monitor = module.monitor
     trainer = build_trainer(
-        config.trainer, run_dir, monitor, [WriteRunFiles(run_dir, config, metadata)]
-    )
+        config.trainer, run_dir, monitor, [WriteRunFiles(run_dir, config, metadata)],
+        resume_step if resume_from is not None else None,
+    )  # fmt: skip
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*`srun` command is available.*")
@@ -138,10 +190,12 @@ def fit_module(
 
 
 def build_trainer(
-    config: TrainerConfig, run_dir: Path, monitor: str, callbacks: Sequence[L.Callback] = ()
-) -> L.Trainer:
+    config: TrainerConfig, run_dir: Path, monitor: str, callbacks: Sequence[L.Callback] = (),
+    resume_step: int | None = None,
+) -> L.Trainer:  # fmt: skip
     """A Lightning Trainer writing into the run directory; `monitor` (higher is better) picks
-    the best checkpoint and drives early stopping."""
+    the best checkpoint and drives early stopping; `resume_step`: the step a resumed run
+    continues from (metrics logged after it by the run that stopped are dropped)."""
     callbacks = [
         *callbacks,
         ModelCheckpoint(
@@ -174,7 +228,7 @@ def build_trainer(
         deterministic=config.deterministic,
         enable_progress_bar=config.progress_bar,
         enable_model_summary=False,
-        logger=RunLogger(run_dir, name=LOGS_DIR, version=""),
+        logger=RunLogger(run_dir, resume_step),
         callbacks=callbacks,
         plugins=[AtomicCheckpointIO()],
         default_root_dir=run_dir,
@@ -183,20 +237,45 @@ def build_trainer(
 
 class RunLogger(CSVLogger):
     """Metrics in RUN/logs/metrics.csv. A resumed run appends to the file (Lightning's own
-    CSVLogger deletes an existing metrics.csv, which would lose the history before the resume)."""
+    CSVLogger deletes an existing metrics.csv, which would lose the history before the resume),
+    after dropping the rows the stopped run logged after the step it resumes from: those steps
+    are trained again, and each step appears once."""
+
+    def __init__(self, run_dir: Path, resume_step: int | None = None) -> None:
+        super().__init__(run_dir, name=LOGS_DIR, version="")
+        self.resume_step = resume_step
 
     @property
     def experiment(self) -> ExperimentWriter:
         if self._experiment is None:
             self._fs.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = _AppendingWriter(self.log_dir)
+            self._experiment = _AppendingWriter(self.log_dir, self.resume_step)
         return self._experiment
 
 
 class _AppendingWriter(ExperimentWriter):
+    def __init__(self, log_dir: str, resume_step: int | None) -> None:
+        self.resume_step = resume_step
+        super().__init__(log_dir)
+
     def _check_log_dir_exists(self) -> None:
-        """Keep an existing metrics file and its columns (new columns rewrite its header)."""
+        """Keep an existing metrics file and its columns (new columns rewrite its header), less
+        the rows after `resume_step`."""
         path = Path(self.metrics_file_path)
-        if path.is_file():
-            with path.open(newline="", encoding="utf-8") as file:
-                self.metrics_keys = next(csv.reader(file), [])
+        if not path.is_file():
+            return
+        with path.open(newline="", encoding="utf-8") as file:
+            reader = csv.DictReader(file)
+            self.metrics_keys = list(reader.fieldnames or [])
+            rows = list(reader)
+        kept = [row for row in rows if not _logged_after(row, self.resume_step)]
+        if len(kept) < len(rows):
+            text = io.StringIO()
+            table = csv.DictWriter(text, fieldnames=self.metrics_keys, lineterminator="\n")
+            table.writeheader()
+            table.writerows(kept)
+            write_text(path, text.getvalue())
+
+
+def _logged_after(row: dict[str, str], step: int | None) -> bool:
+    return step is not None and (row.get("step") or "").isdigit() and int(row["step"]) > step

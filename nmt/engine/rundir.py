@@ -15,6 +15,7 @@ not at all.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from nmt.errors import NmtError
+
+logger = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.yaml"
 METADATA_FILE = "metadata.json"
@@ -62,6 +65,38 @@ def write_text(path: Path, text: str) -> None:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def check_output_file(path: str | Path) -> Path:
+    """An output file's path, checked before any work is done: not a directory, and in a place
+    where a file can be made (its folder may still have to be created)."""
+    path = Path(path)
+    if path.is_dir():
+        raise NmtError(f"{path}: is a directory; give the name of a file to write")
+    _check_writable_place(path)
+    return path
+
+
+def check_output_dir(path: str | Path) -> Path:
+    """An output folder's path (a report's), checked before any work is done."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NmtError(f"{path}: is a file; give the name of a folder to write in")
+    if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
+        raise NmtError(f"{path}: cannot be written, no permission to write in it")
+    _check_writable_place(path)
+    return path
+
+
+def _check_writable_place(path: Path) -> None:
+    """The nearest existing folder above `path` must be a folder we may write in."""
+    above = path.absolute().parent
+    while not above.exists():
+        above = above.parent
+    if not above.is_dir():
+        raise NmtError(f"{path}: cannot be made, {above} is a file, not a folder")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise NmtError(f"{path}: cannot be written, no permission to write in {above}")
 
 
 def write_report_files(folder: str | Path, data: dict[str, Any], markdown: str) -> None:
@@ -126,27 +161,52 @@ def check_run_dir(run_dir: str | Path, names: Sequence[str], kind: str = "") -> 
     return run_dir
 
 
-def new_run_dir(run_dir: Path, resume_command: str) -> Path:
-    """Create the directory of a new run; one that already holds a run is never overwritten."""
+def holds_checkpoint(run_dir: Path) -> bool:
+    """Whether a run directory holds trained weights (model.pt or any Lightning checkpoint)."""
+    run_dir = Path(run_dir)
+    return (run_dir / WEIGHTS_FILE).exists() or any((run_dir / LIGHTNING_DIR).glob("*.ckpt"))
+
+
+def clear_unfinished_run(run_dir: Path, task_files: Sequence[str]) -> None:
+    """Empty a run directory that holds no checkpoint (a run there stopped before its first
+    validation), so that it can start again. Only what runs write there goes: the engine's
+    files, the task's `task_files` and temporary files; anything else stops with an error."""
+    run_dir = Path(run_dir)
+    known = {CONFIG_FILE, METADATA_FILE, LIGHTNING_DIR, LOGS_DIR, *task_files}
+    entries = sorted(run_dir.iterdir())
+    foreign = [
+        e.name for e in entries
+        if e.name not in known and not (e.name.startswith(".") and e.name.endswith(".tmp"))
+    ]  # fmt: skip
+    if foreign:
+        raise NmtError(
+            f"{run_dir} holds files no run wrote ({', '.join(foreign[:3])}); choose another "
+            "name=... or output_dir=..."
+        )
+    logger.warning(
+        "%s holds no checkpoint (a run there stopped before its first validation): starting it "
+        "again", run_dir,
+    )  # fmt: skip
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def new_run_dir(run_dir: Path, resume_command: str, task_files: Sequence[str] = ()) -> Path:
+    """Create the directory of a new run. One that holds a checkpoint is never overwritten; one
+    that holds only what an unfinished run left (no checkpoint) is emptied and used again."""
     run_dir = Path(run_dir)
     if run_dir.exists() and any(run_dir.iterdir()):
-        raise NmtError(
-            f"{run_dir} already holds a run; continue it with `{resume_command} {run_dir}` or "
-            "choose another name=... or output_dir=..."
-        )
+        if holds_checkpoint(run_dir):
+            raise NmtError(
+                f"{run_dir} already holds a run; continue it with `{resume_command} {run_dir}` "
+                "or choose another name=... or output_dir=..."
+            )
+        clear_unfinished_run(run_dir, task_files)
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
-
-
-def resume_checkpoint(run_dir: Path) -> Path:
-    """The Lightning checkpoint an interrupted run continues from, checked to exist."""
-    run_dir = Path(run_dir)
-    checkpoint = run_dir / LIGHTNING_DIR / LAST_CHECKPOINT
-    if not (run_dir / CONFIG_FILE).is_file():
-        raise NmtError(f"{run_dir}: no {CONFIG_FILE}; is this a directory written by `nmt`?")
-    if not checkpoint.is_file():
-        raise NmtError(f"{run_dir}: nothing to resume from, {checkpoint} does not exist yet")
-    return checkpoint
 
 
 def free_run_name(output_dir: Path, name: str) -> str:

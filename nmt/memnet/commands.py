@@ -7,6 +7,7 @@ import argparse
 import json
 
 from nmt.engine.commands import add_train_verb, print_report_location, write_output
+from nmt.engine.rundir import check_output_file
 
 VERBS = ("train", "predict", "evaluate")
 
@@ -48,6 +49,8 @@ def _predict(args: argparse.Namespace) -> int:
     from nmt.memnet.corpus import read_story_file
     from nmt.memnet.predict import Reader
 
+    if args.output:
+        check_output_file(args.output)
     reader = Reader.load(args.model)
     found = reader.answer(read_story_file(args.input, with_answers=False))
     if args.weights:

@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from nmt.engine.config import OptimConfig, RunConfig, TrainerConfig, load_config
+from nmt.engine.config import (
+    Count,
+    NonNegative,
+    OptimConfig,
+    RunConfig,
+    TrainerConfig,
+    load_config,
+)  # fmt: skip
 
 TRAIN_COMMAND = "nmt memnet train"
 
@@ -22,20 +29,22 @@ class StoryDataConfig:
             "train": "train.jsonl", "validation": "validation.jsonl", "test": "test.jsonl"
         }
     )  # fmt: skip
-    generate_sizes: dict[str, int] = field(
+    generate_sizes: dict[str, Count] = field(
         default_factory=lambda: {"train": 10000, "validation": 1000, "test": 1000}
     )
-    generate_seed: int = 0
-    max_sentences: int = 50  # the memory holds a story's last N sentences
-    batch_size: int = 32
+    generate_seed: NonNegative = 0
+    max_sentences: Count = 50  # the memory holds a story's last N sentences
+    batch_size: Count = 32
 
 
 @dataclass
 class MemNetModelConfig:
-    embedding_size: int = 64
-    hops: int = 3
+    """The reader: embedding size, hops over the memory, how it is addressed."""
+
+    embedding_size: Count = 64
+    hops: Count = 3
     addressing: Literal["dot", "additive"] = "dot"
-    top_k: int | None = None
+    top_k: Count | None = None  # read only the k best-matching sentences
 
 
 @dataclass
@@ -61,6 +70,8 @@ class MemnetConfig(RunConfig):
     retired_keys: ClassVar[tuple[str, ...]] = (
         "trainer.bleu_max_length_a", "trainer.bleu_max_length_b",
     )  # fmt: skip
+    fixed_on_resume: ClassVar[tuple[str, ...]] = ("model.", "data.max_sentences")
+    changeable_on_resume: ClassVar[tuple[str, ...]] = ("model.top_k",)
 
 
 def load(name_or_path: str | None, overrides: Sequence[str] = ()) -> MemnetConfig:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nmt.engine.rundir import write_report_files
+from nmt.engine.rundir import check_output_dir, write_report_files
 from nmt.errors import NmtError
 from nmt.memnet.corpus import read_story_file, story_files
 from nmt.memnet.metrics import accuracy_by_type
@@ -22,6 +22,8 @@ def evaluate_reader(
     batch_size: int = 256,
 ) -> dict[str, Any]:
     """Scores of the reader on `data_path` (default: the run's test split)."""
+    if report_dir is not None:
+        check_output_dir(report_dir)
     reader = Reader.load(model_dir)
     if data_path is None:
         data_path = story_files(reader.config.data, Path(model_dir))["test"]

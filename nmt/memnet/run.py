@@ -14,6 +14,7 @@ from nmt.engine.checkpoint import base_metadata, check_device, load_weights
 from nmt.engine.fit import FitParts, TaskRun
 from nmt.engine.rundir import CONFIG_FILE, WEIGHTS_FILE, check_run_dir, read_metadata
 from nmt.memnet.config import TRAIN_COMMAND, MemnetConfig, load
+from nmt.memnet.corpus import DATA_DIR
 from nmt.memnet.datamodule import StoryDataModule
 from nmt.memnet.model import build_reader
 from nmt.memnet.module import LitMemNet
@@ -37,7 +38,9 @@ def fit_parts(config: MemnetConfig, run_dir: Path) -> FitParts:
     return FitParts(module, datamodule, metadata)
 
 
-RUNS = TaskRun(MemnetConfig, TRAIN_COMMAND, fit_parts)
+RUNS = TaskRun(
+    MemnetConfig, TRAIN_COMMAND, fit_parts, (VOCAB_FILE, DATA_DIR, f"{DATA_DIR}.tmp")
+)
 train, resume = RUNS.train, RUNS.resume  # a new run from a config; an interrupted one continued
 
 

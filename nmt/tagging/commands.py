@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from nmt.engine.commands import add_train_verb, print_report_location, write_output
+from nmt.engine.rundir import check_output_file
 from nmt.errors import NmtError
 
 VERBS = ("train", "predict", "evaluate")
@@ -55,7 +55,7 @@ def add_commands(verbs: argparse._SubParsersAction) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from nmt.data.textfile import split_lines
+    from nmt.data.textfile import read_stdin_lines
     from nmt.tagging.predict import (
         Tagger,
         format_predictions,
@@ -67,12 +67,14 @@ def _predict(args: argparse.Namespace) -> int:
     file_format = args.format or (guess_format(args.input) if args.input else "tokens")
     if args.input is None and file_format != "tokens":
         raise NmtError(f"--format {file_format} needs an input file (-i FILE)")
+    if args.output:
+        check_output_file(args.output)
     tagger = Tagger.load(args.model, args.device)
     tag_column = args.tag_column or ("upos" if file_format == "conllu" else "-1")
     if args.input:
         sentences = read_sentences(args.input, file_format, tag_column)
     else:
-        sentences = token_sentences(split_lines(sys.stdin.read()))
+        sentences = token_sentences(read_stdin_lines())
     predictions = tagger.tag([sentence.tokens for sentence in sentences], args.batch_tokens)
     write_output(args.output, format_predictions(args.input, predictions, file_format, tag_column))
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nmt.engine.rundir import write_report_files
+from nmt.engine.rundir import check_output_dir, write_report_files
 from nmt.errors import NmtError
 from nmt.tagging.metrics import score_tags, top_confusions
 from nmt.tagging.predict import Tagger, guess_format, read_sentences
@@ -27,6 +27,8 @@ def evaluate_tagger(
     The format is guessed from the file name (else the model's training format), and the tag
     column is the one the model was trained on when the formats agree.
     """
+    if report_dir is not None:
+        check_output_dir(report_dir)
     tagger = Tagger.load(model_dir, device)
     trained = tagger.config.data
     file_format = file_format or guess_format(data_path)

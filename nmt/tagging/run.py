@@ -42,7 +42,7 @@ def fit_parts(config: TaggingConfig, run_dir: Path) -> FitParts:
     return FitParts(LitTagger(build_model, config.optim, bio), datamodule, metadata)
 
 
-RUNS = TaskRun(TaggingConfig, TRAIN_COMMAND, fit_parts)
+RUNS = TaskRun(TaggingConfig, TRAIN_COMMAND, fit_parts, (VOCAB_FILE,))
 train, resume = RUNS.train, RUNS.resume  # a new run from a config; an interrupted one continued
 
 

@@ -7,12 +7,17 @@ The spellings from before tasks had their own verbs (`nmt train`, `nmt translate
 from __future__ import annotations
 
 import argparse
+import functools
+import itertools
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from nmt.engine.commands import add_train_verb, print_report_location, write_output
+from nmt.engine.rundir import atomic_write, check_output_dir, check_output_file
 from nmt.errors import NmtError
 
 VERBS = ("train", "predict", "evaluate", "average", "bench", "demo")
@@ -68,6 +73,10 @@ def _add_predict(verbs: argparse._SubParsersAction) -> None:
     predict.add_argument(
         "--interactive", action="store_true",
         help="translate each line as soon as it is read (the default when stdin is a terminal)",
+    )  # fmt: skip
+    predict.add_argument(
+        "--chunk-lines", type=int, default=10000, metavar="N",
+        help="lines read, translated and written at a time (10000): bounds memory on big files",
     )  # fmt: skip
     predict.set_defaults(command=_predict)
 
@@ -178,42 +187,69 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from nmt.data.textfile import read_lines, split_lines
+    from nmt.data.textfile import STDIN, numbered_lines, numbered_stream_lines
     from nmt.translation.predict import Translator
 
     options = _search_options(args, args.n_best)
+    if args.chunk_lines < 1:
+        raise NmtError(f"--chunk-lines {args.chunk_lines}: give at least 1")
+    if args.output:
+        check_output_file(args.output)
     translator = Translator.load(args.model, args.device, args.quantize)
+    if args.input:
+        lines = numbered_lines(args.input)
+    else:
+        lines = numbered_stream_lines(sys.stdin.buffer, STDIN)
+    texts = (text for _, text, _ in lines)
     if args.input is None and (args.interactive or sys.stdin.isatty()):
-        for line in sys.stdin:
-            found = translator.translate_nbest([line.rstrip("\n")], options)
-            sys.stdout.write(_format_translations(found, args.n_best, first_index=0))
+        for number, text in enumerate(texts, start=1):
+            found = translator.translate_nbest([text], options, first_line=number)
+            sys.stdout.write(_format_translations(found, args.n_best, first_index=number - 1))
             sys.stdout.flush()
         return 0
-    lines = read_lines(args.input) if args.input else split_lines(sys.stdin.read())
-    found = _translate_with_progress(translator, lines, options, args)
-    write_output(args.output, _format_translations(found, args.n_best))
+    translate = functools.partial(_translate_stream, translator, texts, options, args)
+    if args.output:
+        atomic_write(Path(args.output), lambda tmp: _into_file(tmp, translate))
+    else:
+        translate(sys.stdout)
     return 0
 
 
-def _translate_with_progress(translator, lines: list[str], options, args: argparse.Namespace):
-    """Batched translation; a progress bar on stderr when the output goes to a file."""
+def _translate_stream(translator, texts, options, args: argparse.Namespace, out: TextIO) -> None:
+    """Translate `texts` `args.chunk_lines` lines at a time (each chunk sorted by length into
+    batches), writing each chunk's translations in input order before reading the next: memory
+    stays bounded and output appears as it is done. A progress bar on stderr with -o."""
     from tqdm import tqdm
 
-    with tqdm(total=len(lines), unit="sent", disable=not args.output, file=sys.stderr) as bar:
-        return translator.translate_nbest(
-            lines, options, args.batch_size, args.batch_tokens, on_batch=bar.update
-        )
+    from nmt.data.textfile import count_lines
+
+    total = count_lines(args.input) if args.input else None
+    done = 0
+    with tqdm(total=total, unit="sent", disable=not args.output, file=sys.stderr) as bar:
+        while chunk := list(itertools.islice(texts, args.chunk_lines)):
+            found = translator.translate_nbest(
+                chunk, options, args.batch_size, args.batch_tokens, on_batch=bar.update,
+                first_line=done + 1,
+            )  # fmt: skip
+            out.write(_format_translations(found, args.n_best, first_index=done))
+            out.flush()
+            done += len(chunk)
+
+
+def _into_file(path: Path, write: Callable[[TextIO], None]) -> None:
+    with path.open("w", encoding="utf-8") as file:
+        write(file)
 
 
 def _format_translations(found, n_best: int, first_index: int = 0) -> str:
-    """One line per input; with n_best > 1, n lines per input as TSV: index, score, text."""
+    """One line per input; with n_best > 1, n lines per input as TSV: index (from 0), score,
+    text; an empty input line gives n empty rows, so every input has its n."""
     if n_best == 1:
         return "".join(f"{hyps[0].text if hyps else ''}\n" for hyps in found)
     rows = []
     for index, hypotheses in enumerate(found, start=first_index):
         rows.extend(f"{index}\t{h.score:.4f}\t{h.text}\n" for h in hypotheses)
-        if not hypotheses:
-            rows.append(f"{index}\t0.0000\t\n")
+        rows.extend(f"{index}\t0.0000\t\n" for _ in range(n_best - len(hypotheses)))
     return "".join(rows)
 
 
@@ -243,6 +279,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _average(args: argparse.Namespace) -> int:
     from nmt.translation.average import average_checkpoints
 
+    check_output_dir(args.output)
     print(average_checkpoints(args.run_dir, args.last, args.output))
     return 0
 
@@ -252,6 +289,8 @@ def _bench(args: argparse.Namespace) -> int:
     from nmt.translation.bench import format_report, run_bench
     from nmt.translation.config import load
 
+    if args.json:
+        check_output_file(args.json)
     recipe = str(Path(args.model) / CONFIG_FILE) if args.model else args.config
     config = load(recipe, args.overrides)
     report = run_bench(

@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from nmt.engine.config import RunConfig, TrainerConfig, load_config
+from nmt.engine.config import (
+    NON_NEGATIVE,
+    PROBABILITY,
+    Count,
+    NonNegative,
+    Range,
+    RunConfig,
+    TrainerConfig,
+    load_config,
+)  # fmt: skip
 
 TRAIN_COMMAND = "nmt translate train"
 
@@ -24,13 +33,13 @@ class DataConfig:
     splits: dict[str, str] = field(
         default_factory=lambda: {"train": "train", "validation": "validation", "test": "test"}
     )  # split -> file stem (text: STEM.LANG, tsv: STEM.tsv, jsonl: STEM.jsonl)
-    max_length: int | None = 100  # words per side in training pairs
-    max_ratio: float | None = 3.0  # longer/shorter side, in words
-    validation_size: int = 500  # held out of train when the corpus has no validation split
-    batch_tokens: int = 4096  # per batch, padding included
-    batch_sentences: int | None = None  # also at most this many sentences per training batch
-    valid_batch_tokens: int = 8192
-    num_workers: int = 0
+    max_length: Count | None = 100  # words per side in training pairs
+    max_ratio: Annotated[float, Range(1)] | None = 3.0  # longer/shorter side, in words
+    validation_size: Count = 500  # held out of train when the corpus has no validation split
+    batch_tokens: Count = 4096  # per batch, padding included
+    batch_sentences: Count | None = None  # also at most this many sentences per training batch
+    valid_batch_tokens: Count = 8192
+    num_workers: NonNegative = 0
 
 
 @dataclass
@@ -38,19 +47,19 @@ class TokenizerConfig:
     """Sentencepiece models trained on the training split."""
 
     model_type: Literal["unigram", "bpe"] = "unigram"
-    vocab_size: int = 8000
+    vocab_size: Annotated[int, Range(5)] = 8000  # 4 special pieces and at least one more
     joint: bool = True  # one model and vocabulary for both languages
-    character_coverage: float = 1.0
+    character_coverage: Annotated[float, Range(0, 1, open_low=True)] = 1.0
 
 
 @dataclass
 class SlotMemoryConfig:
     """A key-value memory of learned slots that the decoder queries each step (0 slots: none)."""
 
-    slots: int = 0
+    slots: NonNegative = 0
     combine: Literal["gate", "concat"] = "gate"  # how the read joins the attention context
     addressing: Literal["dot", "additive"] = "dot"
-    top_k: int | None = None  # read only the k best-matching slots
+    top_k: Count | None = None  # read only the k best-matching slots
 
 
 @dataclass
@@ -58,19 +67,20 @@ class ModelConfig:
     """Encoder-decoder architecture."""
 
     cell: Literal["rnn", "gru", "lstm"] = "lstm"
-    embedding_size: int = 256
-    encoder_hidden_size: int = 256  # per direction
-    encoder_layers: int = 1
+    embedding_size: Count = 256
+    encoder_hidden_size: Count = 256  # per direction
+    encoder_layers: Count = 1
     bidirectional: bool = True
-    decoder_hidden_size: int = 512
-    decoder_layers: int = 1
+    decoder_hidden_size: Count = 512
+    decoder_layers: Count = 1
     attention: Literal["bahdanau", "luong", "dot", "none"] = "bahdanau"
-    attention_size: int | None = None  # additive attention's hidden size; default decoder size
+    attention_size: Count | None = None  # additive attention's hidden size; default decoder size
     input_feeding: bool = True
-    output_size: int | None = None  # size of the layer before the softmax; default decoder size
+    output_size: Count | None = None  # size of the layer before the softmax; default decoder size
     tie_embeddings: bool = False  # target embeddings = output layer (output_size = embedding)
-    dropout: float = 0.3
-    param_init: float | None = None  # every weight uniform in [-x, x]; None: PyTorch's defaults
+    dropout: Annotated[float, PROBABILITY] = 0.3
+    # every weight uniform in [-x, x]; None: PyTorch's defaults
+    param_init: Annotated[float, Range(0, open_low=True)] | None = None
     slot_memory: SlotMemoryConfig = field(default_factory=SlotMemoryConfig)
     # The hand-written speed paths (nmt/models/fast): input-feeding loops, CPU tanh and dropout.
     # false: plain PyTorch everywhere (same function and parameters; a test pins them equal).
@@ -81,9 +91,10 @@ class ModelConfig:
 class TranslationTrainerConfig(TrainerConfig):
     """The shared trainer settings, plus validation BLEU's greedy output length."""
 
-    keep_last_checkpoints: int = 5  # RUN/lightning/step-*.ckpt for `nmt translate average`
-    bleu_max_length_a: float = 1.5  # greedy validation output: at most a * source length + b
-    bleu_max_length_b: int = 10
+    keep_last_checkpoints: NonNegative = 5  # RUN/lightning/step-*.ckpt for averaging
+    # greedy validation output: at most a * source length + b tokens
+    bleu_max_length_a: Annotated[float, NON_NEGATIVE] = 1.5
+    bleu_max_length_b: NonNegative = 10
 
 
 @dataclass
@@ -97,6 +108,10 @@ class TranslationConfig(RunConfig):
     trainer: TranslationTrainerConfig = field(default_factory=TranslationTrainerConfig)
 
     renamed_keys: ClassVar[dict[str, str]] = {"model.memory": "model.slot_memory"}
+    fixed_on_resume: ClassVar[tuple[str, ...]] = ("model.", "tokenizer.")
+    changeable_on_resume: ClassVar[tuple[str, ...]] = (
+        "model.dropout", "model.custom_kernels", "model.param_init",
+    )  # fmt: skip
 
 
 def load(name_or_path: str | None, overrides: Sequence[str] = ()) -> TranslationConfig:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nmt.data.textfile import read_lines
-from nmt.engine.rundir import write_text
+from nmt.engine.rundir import check_output_dir, write_text
 from nmt.errors import NmtError
 from nmt.search import SearchOptions
 from nmt.translation.metrics import (
@@ -52,6 +52,8 @@ def evaluate_files(
 ) -> EvaluationReport:
     """Scores a file of translations against one or more reference files (and against a baseline
     system with compare_path); with report_dir, writes the report there."""
+    if report_dir is not None:
+        check_output_dir(report_dir)
     refs = read_references(ref_paths)
     count = len(refs[0])
     texts = EvaluationTexts(
@@ -88,6 +90,8 @@ def evaluate_model(
     """Translates src_path with the checkpoint in run_dir and scores the translations. With
     report_dir, they are saved there as hyp.txt beside the report, and an attentional model adds
     heatmaps of its first n_heatmaps translations."""
+    if report_dir is not None:
+        check_output_dir(report_dir)
     refs = read_references(ref_paths)
     src = read_parallel(src_path, ref_paths[0], len(refs[0]))
     baseline = None if compare_path is None else read_parallel(compare_path, ref_paths[0], len(src))

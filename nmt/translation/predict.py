@@ -66,16 +66,18 @@ class Translator:
         batch_size: int = 64,
         batch_tokens: int | None = None,
         on_batch: Callable[[int], None] | None = None,
+        first_line: int = 1,
     ) -> list[list[Translation]]:
         """`options.n_best` hypotheses per sentence, best first; [] for a blank sentence.
 
         Sentences are sorted by length and batched (at most batch_size sentences and, if given,
         batch_tokens padded source tokens), then returned in input order. on_batch(n) is told
-        after each batch how many sentences it held (for progress bars).
+        after each batch how many sentences it held (for progress bars); warnings number the
+        sentences from `first_line` (the input line of the first one).
         """
         options = options or SearchOptions()
         results: list[list[Translation]] = [[] for _ in sentences]
-        ids = self._encode(sentences)
+        ids = self._encode(sentences, first_line)
         for chunk in length_batches(ids, batch_size, batch_tokens):
             src, src_lengths = self._pad(ids, chunk)
             found = search(self.model, src, src_lengths, options)
@@ -85,11 +87,11 @@ class Translator:
                 on_batch(len(chunk))
         return results
 
-    def _encode(self, sentences: Sequence[str]) -> list[list[int]]:
+    def _encode(self, sentences: Sequence[str], first_line: int = 1) -> list[list[int]]:
         """Source ids; blank sentences get none, over-long ones are cut with a warning."""
         ids = self.tokenizer.encode_src([s.strip() for s in sentences])
-        for number, row in enumerate(ids, start=1):
-            if not sentences[number - 1].strip():
+        for number, row in enumerate(ids, start=first_line):
+            if not sentences[number - first_line].strip():
                 row.clear()
             elif len(row) > MAX_INPUT_TOKENS:
                 logger.warning(

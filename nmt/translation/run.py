@@ -42,7 +42,9 @@ def fit_parts(config: TranslationConfig, run_dir: Path) -> FitParts:
     return FitParts(module, datamodule, lambda model: run_metadata(datamodule.tokenizer, model))
 
 
-RUNS = TaskRun(TranslationConfig, TRAIN_COMMAND, fit_parts)
+RUNS = TaskRun(
+    TranslationConfig, TRAIN_COMMAND, fit_parts, (TOKENIZER_DIR, f"{TOKENIZER_DIR}.tmp")
+)
 train, resume = RUNS.train, RUNS.resume  # a new run from a config; an interrupted one continued
 
 
