@@ -1,5 +1,6 @@
 """Shared fixtures: small generated parallel corpora written as plain-text files."""
 
+import logging
 import random
 import shutil
 from pathlib import Path
@@ -95,3 +96,13 @@ def as_saved_before_task_packages(run_dir: Path, copy: Path) -> Path:
     config["trainer"].setdefault("bleu_max_length_b", 10)
     (copy / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return copy
+
+
+@pytest.fixture
+def nmt_log(caplog):
+    """caplog that also sees the `nmt` logger, which the command line stops from propagating."""
+    logger = logging.getLogger("nmt")
+    logger.addHandler(caplog.handler)
+    caplog.set_level(logging.INFO, logger="nmt")
+    yield caplog
+    logger.removeHandler(caplog.handler)

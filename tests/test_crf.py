@@ -4,12 +4,8 @@ import itertools
 import pytest
 import torch
 
-from nmt.models.crf import (
-    DISALLOWED,
-    LinearChainCRF,
-    bio_transition_constraints,
-    is_bio_tagset,
-)
+from nmt.models.crf import DISALLOWED, LinearChainCRF, bio_transition_constraints
+from nmt.tagging.corpus import is_bio_tagset
 
 BIO_TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 

@@ -12,7 +12,8 @@ from nmt.cli import main
 from nmt.tagging.batch import collate_tagging, encode_sentences
 from nmt.tagging.config import TaggerModelConfig
 from nmt.tagging.config import load as load_tagging_config
-from nmt.tagging.corpus import read_columns, read_conllu
+from nmt.tagging.corpus import read_columns, read_conllu, to_iob2
+from nmt.tagging.evaluate import evaluate_tagger
 from nmt.tagging.metrics import bio_spans
 from nmt.tagging.model import build_tagger
 from nmt.tagging.predict import Tagger
@@ -108,6 +109,45 @@ def test_crf_tagger_learns_entities_and_never_outputs_invalid_bio(ner_run, ner_t
             for previous, tag in zip(["O", *tags], tags):
                 if tag.startswith("I-"):
                     assert previous in (f"B-{tag[2:]}", tag), (tags, words)
+
+
+def as_iob1(text: str) -> str:
+    """CoNLL column text with IOB1 tags: an entity starts with I- unless it follows one of its
+    type (where IOB1 too writes B-)."""
+    lines, previous = [], "O"
+    for line in text.split("\n"):
+        token, _, tag = line.rpartition("\t")
+        if tag.startswith("B-") and previous[2:] != tag[2:]:
+            line = f"{token}\tI-{tag[2:]}"
+        lines.append(line)
+        previous = tag if line else "O"
+    return "\n".join(lines)
+
+
+def test_iob1_data_is_read_as_iob2(ner_task, tmp_path, nmt_log):
+    """With I- opening entities the CRF's transition constraints forbid the gold paths and its
+    loss ran into the thousands; the data is now read as IOB2, and the log says so."""
+    iob1 = tmp_path / "iob1"
+    iob1.mkdir()
+    for split in ("train", "dev", "test"):
+        (iob1 / f"{split}.bio").write_text(as_iob1((ner_task / f"{split}.bio").read_text()))
+    assert "\tI-PER\n" in (iob1 / "train.bio").read_text().split("\n\n")[0] + "\n"
+    run_dir = train_tagger(load_tagging_config("conll_ner", [
+        f"data.path={iob1}", f"output_dir={tmp_path}", "name=ner", "trainer.max_epochs=3",
+        "data.splits.train=train.bio", "data.splits.validation=dev.bio", *SMALL,
+    ]))  # fmt: skip
+    assert "I- tags open an entity (IOB1): read as B- tags (IOB2)" in nmt_log.text
+    best = json.loads((run_dir / "metadata.json").read_text())["best"]
+    assert best["val_loss"] < 5 and best["val_f1"] >= 80, best
+    scores = evaluate_tagger(run_dir, iob1 / "test.bio")
+    assert scores["entities"]["f1"] >= 80 and scores["accuracy"] >= 90
+
+
+def test_to_iob2_opens_every_entity_with_b():
+    assert to_iob2(["I-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-ORG"]) == [
+        "B-PER", "I-PER", "O", "B-LOC", "B-LOC", "B-ORG",
+    ]  # fmt: skip
+    assert to_iob2(["B-PER", "I-PER", "O"]) == ["B-PER", "I-PER", "O"]
 
 
 def test_predict_keeps_sentence_and_token_counts(pos_run, pos_task, tmp_path):

@@ -1,6 +1,7 @@
 """End-to-end training: tiny models learn tiny tasks; checkpoints reload and resume exactly."""
 
 import csv
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -84,6 +85,43 @@ def test_resume_continues_exactly_where_training_stopped(reverse_task, tmp_path)
     for name, tensor in expected["state_dict"].items():
         torch.testing.assert_close(got["state_dict"][name], tensor, rtol=0, atol=1e-6)
     assert got["lr_schedulers"][0]["last_epoch"] == expected["lr_schedulers"][0]["last_epoch"]
+
+
+def test_metrics_of_steps_trained_again_after_a_resume_appear_once(reverse_task, tmp_path):
+    """A run killed after its last checkpoint logged steps that the resumed run trains again:
+    metrics.csv keeps the rows up to the checkpoint's step and then the resumed run's."""
+    extra = ("trainer.log_every_n_steps=1", "trainer.val_check_interval=4")
+    run_dir = train(tiny_config(reverse_task, tmp_path, "trainer.max_steps=4", *extra))
+    at_step_4 = (run_dir / LIGHTNING_DIR / "last.ckpt").read_bytes()
+    resume(run_dir, ["trainer.max_steps=7"])  # the run that will be "killed" after step 7
+    (run_dir / LIGHTNING_DIR / "last.ckpt").write_bytes(at_step_4)  # its last checkpoint
+    resume(run_dir, ["trainer.max_steps=10"])
+    with (run_dir / "logs" / "metrics.csv").open() as handle:
+        steps = [int(row["step"]) for row in csv.DictReader(handle) if row.get("train/loss")]
+    assert steps == sorted(set(steps)) and steps[-1] == 9 and 5 in steps
+
+
+def test_a_run_stopped_before_its_first_checkpoint_starts_again(reverse_task, tmp_path, nmt_log):
+    """What a run writes before its first validation (tokenizer, config) is no run to keep:
+    `train -c` and `--resume` start it again (and say so); files no run writes are kept."""
+    config = tiny_config(reverse_task, tmp_path, "trainer.max_steps=3")
+    (config.run_dir / "tokenizer").mkdir(parents=True)
+    (config.run_dir / "tokenizer" / "spm.model").write_text("from a run killed mid-training")
+    (config.run_dir / ".config.yaml.x1.tmp").write_text("half written")
+    run_dir = train(config)
+    assert "holds no checkpoint" in nmt_log.text
+    assert (run_dir / "model.pt").is_file() and not (run_dir / ".config.yaml.x1.tmp").exists()
+    for name in ("model.pt", "lightning", "metadata.json"):
+        target = run_dir / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    resume(run_dir)  # config.yaml is there, no checkpoint: from the beginning
+    assert (run_dir / "model.pt").is_file()
+    (run_dir / "model.pt").unlink()
+    shutil.rmtree(run_dir / "lightning")
+    (run_dir / "notes.txt").write_text("mine")
+    with pytest.raises(NmtError, match="holds files no run wrote \\(notes.txt\\)"):
+        train(config)
+    assert (run_dir / "notes.txt").read_text() == "mine"
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])

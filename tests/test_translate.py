@@ -43,16 +43,52 @@ def stdin_of(text: str) -> io.TextIOWrapper:
     return io.TextIOWrapper(io.BytesIO(text.encode("utf-8")), encoding="utf-8")
 
 
-def test_n_best_is_tsv_with_n_sorted_entries_per_line(reversal_run, sources, capsys, monkeypatch):
-
-    monkeypatch.setattr(sys, "stdin", stdin_of("\n".join(sources[:5]) + "\n"))
-    assert main(["translate", "-m", str(reversal_run), "--beam", "4", "--n-best", "3"]) == 0
+@pytest.mark.parametrize("interactive", [False, True])
+def test_n_best_is_tsv_with_n_sorted_entries_per_line(
+    reversal_run, sources, capsys, monkeypatch, interactive
+):
+    """n rows per input line, indexed by line (from 0), also for an empty line and when each
+    line is translated as it is typed (where every index used to be 0)."""
+    lines = [*sources[:2], "", *sources[2:5]]
+    monkeypatch.setattr(sys, "stdin", stdin_of("\n".join(lines) + "\n"))
+    args = ["translate", "-m", str(reversal_run), "--beam", "4", "--n-best", "3"]
+    assert main(args + (["--interactive"] if interactive else [])) == 0
     rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
-    assert len(rows) == 15
-    for index in range(5):
+    assert [int(row[0]) for row in rows] == [index for index in range(6) for _ in range(3)]
+    for index in range(6):
         mine = [row for row in rows if row[0] == str(index)]
         scores = [float(row[1]) for row in mine]
         assert len(mine) == 3 and scores == sorted(scores, reverse=True)
+    assert [row[2] for row in rows if row[0] == "2"] == ["", "", ""]
+
+
+def test_a_long_line_typed_interactively_is_named_by_its_number(
+    reversal_run, capsys, monkeypatch
+):
+    long_line = " ".join(["a b c"] * 100)
+    monkeypatch.setattr(sys, "stdin", stdin_of(f"a b\n{long_line}\n"))
+    assert main(["translate", "-m", str(reversal_run), "--interactive", "--beam", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "input line 2 has" in captured.err and "input line 1" not in captured.err
+    assert len(captured.out.splitlines()) == 2
+
+
+def test_big_inputs_are_translated_in_chunks_with_the_same_output(
+    reversal_run, sources, tmp_path, capsys
+):
+    """--chunk-lines bounds how many lines are held at once; the output is line for line the
+    same, in input order, whatever the chunk size."""
+    text = tmp_path / "in.txt"
+    text.write_text("\n".join([*sources[:9], "", *sources[9:15]]) + "\n")
+    outputs = []
+    for chunk in ("2", "10000"):
+        out = tmp_path / f"out{chunk}.txt"
+        args = ["translate", "predict", "-m", str(reversal_run), "-i", str(text), "-o", str(out)]
+        assert main([*args, "--chunk-lines", chunk]) == 0
+        outputs.append(out.read_text())
+    assert outputs[0] == outputs[1] and len(outputs[0].split("\n")) == 17
+    expected = Translator.load(reversal_run).translate([*sources[:9], "", *sources[9:15]])
+    assert outputs[0].split("\n")[:-1] == expected
 
 
 def test_interactive_answers_each_line_before_the_next_arrives(reversal_run, sources):

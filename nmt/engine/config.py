@@ -179,7 +179,9 @@ def load_config(
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as error:
-            raise NmtError(f"{path}: not valid YAML: {error}") from None
+            raise NmtError(f"{path}{_yaml_problem(error)}") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise NmtError(f"{path}: cannot read ({error})") from None
         if not isinstance(raw, dict):
             raise NmtError(
                 f"{path}: a config must be a mapping of sections, got {type(raw).__name__}"
@@ -198,6 +200,14 @@ def load_config(
     for old, new in kind.renamed_keys.items():
         _rename_key(raw, old, new)
     return build_dataclass(kind, raw, origin)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """":LINE:COLUMN: not valid YAML (problem)", on one line, as far as PyYAML knows them."""
+    mark = getattr(error, "problem_mark", None)
+    place = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None)
+    return f"{place}: not valid YAML" + (f" ({problem})" if problem else "")
 
 
 @dataclass(frozen=True)

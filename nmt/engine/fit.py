@@ -107,7 +107,7 @@ class TaskRun:
         if not holds_checkpoint(run_dir):
             clear_unfinished_run(run_dir, self.task_files)
             return self._fit(config, run_dir, None)
-        if not checkpoint.is_file():
+        if not checkpoint.exists():
             raise NmtError(f"{run_dir}: nothing to resume from, {checkpoint} does not exist")
         saved = load_config(str(run_dir / CONFIG_FILE), (), self.kind)
         refuse_fixed_changes(saved, config, run_dir / CONFIG_FILE)
@@ -278,4 +278,11 @@ class _AppendingWriter(ExperimentWriter):
 
 
 def _logged_after(row: dict[str, str], step: int | None) -> bool:
-    return step is not None and (row.get("step") or "").isdigit() and int(row["step"]) > step
+    """Whether a metrics row comes from past the checkpoint at global step `step`. Lightning
+    logs a training batch at the step count before it (so batches after the checkpoint have
+    step >= `step`) and a validation at the step count less one, or at the count itself for the
+    final validation of weights saved when training stopped."""
+    if step is None or not (row.get("step") or "").isdigit():
+        return False
+    validation = any(value for key, value in row.items() if key.startswith("val/"))
+    return int(row["step"]) > step if validation else int(row["step"]) >= step

@@ -36,13 +36,6 @@ def bio_transition_constraints(tags: Sequence[str]) -> tuple[torch.Tensor, torch
     return allowed, allowed_start
 
 
-def is_bio_tagset(tags: Sequence[str]) -> bool:
-    """True if every tag is O, B-* or I-*, and at least one is B-*."""
-    return all(t == "O" or t.startswith(("B-", "I-")) for t in tags) and any(
-        t.startswith("B-") for t in tags
-    )
-
-
 class LinearChainCRF(nn.Module):
     def __init__(
         self,

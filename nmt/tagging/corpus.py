@@ -7,7 +7,7 @@ Files are read line by line, so a bad file fails with an NmtError naming the fil
 
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -22,6 +22,39 @@ TAGGING_FORMATS = ("conllu", "conll", "hub")
 CONLLU_TAG_COLUMNS = {"upos": 3, "xpos": 4}
 STRINGS = datasets.List(datasets.Value("string"))
 TAGGED_FEATURES = datasets.Features({"tokens": STRINGS, "tags": STRINGS})
+
+
+def is_bio_tagset(tags: Iterable[str]) -> bool:
+    """True if every tag is O, B-* or I-*, and at least one is B-*."""
+    tags = list(tags)
+    return all(t == "O" or t.startswith(("B-", "I-")) for t in tags) and any(
+        t.startswith("B-") for t in tags
+    )
+
+
+def uses_bio(tag_scheme: str, tags: Iterable[str]) -> bool:
+    """Whether tags are scored (and CRF-constrained) as BIO entities; "auto" looks at the tags."""
+    return tag_scheme == "bio" or (tag_scheme == "auto" and is_bio_tagset(tags))
+
+
+def to_iob2(tags: Sequence[str]) -> list[str]:
+    """BIO tags with every entity opened by B-: an I-X that does not continue an X entity (the
+    IOB1 scheme writes I- there) becomes B-X. IOB2 tags come back unchanged."""
+    converted: list[str] = []
+    previous = "O"
+    for tag in tags:
+        if tag.startswith("I-") and previous[2:] != tag[2:]:
+            tag = "B-" + tag[2:]
+        converted.append(tag)
+        previous = tag
+    return converted
+
+
+def iob1_tags(tag_sequences: Iterable[Sequence[str]]) -> int:
+    """How many I- tags of these sentences open an entity (IOB1 style), which to_iob2 changes."""
+    return sum(
+        a != b for tags in tag_sequences for a, b in zip(tags, to_iob2(tags))
+    )
 
 
 class TaggedSentence(NamedTuple):

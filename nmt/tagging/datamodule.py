@@ -19,7 +19,7 @@ from nmt.data.splits import hold_out_validation
 from nmt.errors import NmtError
 from nmt.tagging.batch import collate_tagging, encode_tokens
 from nmt.tagging.config import TagDataConfig
-from nmt.tagging.corpus import load_tagging_corpus
+from nmt.tagging.corpus import iob1_tags, load_tagging_corpus, to_iob2, uses_bio
 from nmt.tagging.vocab import TaggingVocab
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,26 @@ class TaggingDataModule(L.LightningDataModule):
             hold_out_validation(corpus, config.validation_size, self.seed, config.path, "sentences")
         if corpus["train"].num_rows == 0:
             raise NmtError(f"{config.path}: no training sentences")
-        return datasets.DatasetDict({split: corpus[split] for split in ("train", "validation")})
+        corpus = datasets.DatasetDict({split: corpus[split] for split in ("train", "validation")})
+        return self._as_iob2(corpus)
+
+    def _as_iob2(self, corpus: datasets.DatasetDict) -> datasets.DatasetDict:
+        """BIO data written in IOB1 (I- opening an entity) read as IOB2, which the CRF's
+        transition constraints and entity scores expect; the log says how many tags changed."""
+        tags = {tag for split in corpus.values() for seq in split["tags"] for tag in seq}
+        if not uses_bio(self.data_config.tag_scheme, tags):
+            return corpus
+        for name, split in corpus.items():
+            changed = iob1_tags(split["tags"])
+            if changed:
+                logger.info(
+                    "%s: %d I- tags open an entity (IOB1): read as B- tags (IOB2)", name, changed
+                )
+                corpus[name] = split.map(
+                    lambda batch: {"tags": [to_iob2(tags) for tags in batch["tags"]]},
+                    batched=True, desc=f"IOB1 -> IOB2 {name}",
+                )  # fmt: skip
+        return corpus
 
     def _split_tags(self) -> list[list[str]]:
         # Tags seen only in validation still get an output, so validation can be scored.

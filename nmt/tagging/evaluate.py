@@ -3,14 +3,18 @@ table, entity P/R/F1 for BIO), optionally writing report.json and report.md."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from nmt.engine.rundir import check_output_dir, write_report_files
 from nmt.errors import NmtError
+from nmt.tagging.corpus import iob1_tags, to_iob2
 from nmt.tagging.metrics import score_tags, top_confusions
 from nmt.tagging.predict import Tagger, guess_format, read_sentences
 from nmt.tagging.report import markdown_report
+
+logger = logging.getLogger(__name__)
 
 
 def evaluate_tagger(
@@ -43,6 +47,11 @@ def evaluate_tagger(
     if sentences[0].tags is None:
         raise NmtError(f"{data_path}: no tag column to score against (the file holds tokens only)")
     gold = [sentence.tags for sentence in sentences]
+    changed = iob1_tags(gold) if tagger.bio else 0
+    if changed:
+        logger.info("%s: %d I- tags open an entity (IOB1): read as B- tags (IOB2)",
+                    data_path, changed)  # fmt: skip
+        gold = [to_iob2(tags) for tags in gold]
     predicted = tagger.tag([sentence.tokens for sentence in sentences], batch_tokens)
     scores = {
         "model": str(model_dir),

@@ -8,14 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from nmt.errors import NmtError
-from nmt.models.crf import is_bio_tagset
 
 Span = tuple[str, int, int]  # entity type, first token, one past the last token
-
-
-def uses_bio(tag_scheme: str, tags: Sequence[str]) -> bool:
-    """Whether tags are scored (and CRF-constrained) as BIO entities; "auto" looks at the tags."""
-    return tag_scheme == "bio" or (tag_scheme == "auto" and is_bio_tagset(tags))
 
 
 def bio_spans(tags: Sequence[str]) -> list[Span]:

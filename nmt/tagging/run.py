@@ -15,8 +15,8 @@ from nmt.engine.fit import FitParts, TaskRun
 from nmt.engine.rundir import CONFIG_FILE, WEIGHTS_FILE, check_run_dir, read_metadata
 from nmt.models.tagger import RecurrentTagger
 from nmt.tagging.config import TRAIN_COMMAND, TaggingConfig, load
+from nmt.tagging.corpus import uses_bio
 from nmt.tagging.datamodule import TaggingDataModule
-from nmt.tagging.metrics import uses_bio
 from nmt.tagging.model import build_tagger
 from nmt.tagging.module import LitTagger
 from nmt.tagging.vocab import TaggingVocab
