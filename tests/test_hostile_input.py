@@ -172,6 +172,20 @@ def test_resuming_from_a_broken_checkpoint_names_it_and_changes_nothing(
     assert snapshot(run) == before
 
 
+def test_resuming_from_a_checkpoint_that_does_not_fit_the_model_names_it(
+    reversal_run, tmp_path, capsys
+):
+    run = copy_of(reversal_run, tmp_path)
+    last = run / "lightning" / "last.ckpt"
+    checkpoint = torch.load(last, weights_only=True)
+    name = next(key for key, value in checkpoint["state_dict"].items() if value.dim() == 2)
+    checkpoint["state_dict"][name] = torch.zeros(3, 3)
+    torch.save(checkpoint, last)
+    before = snapshot(run)
+    fails(capsys, ["translate", "train", "--resume", str(run)], str(last), "does not fit")
+    assert snapshot(run) == before
+
+
 def test_resuming_with_a_broken_metadata_file_names_it(reversal_run, tmp_path, capsys):
     run = copy_of(reversal_run, tmp_path)
     (run / "metadata.json").write_text("{not json")

@@ -171,7 +171,14 @@ def fit_module(
         # Validation metrics are gathered over the ranks before they are logged (see
         # nmt.engine.validation), so Lightning's advice to sync them again does not apply.
         warnings.filterwarnings("ignore", ".*when logging on epoch level in distributed.*")
-        trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+        try:
+            trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+        except RuntimeError as error:
+            if resume_from is None or "loading state_dict" not in str(error):
+                raise
+            detail = str(error).strip().splitlines()[-1].strip()
+            message = f"{resume_from}: does not fit the model that config.yaml describes ({detail})"
+            raise NmtError(message) from None
         if not trainer.interrupted and module.last_validated_step != trainer.global_step:
             # A time or step budget ended training between validations: score the final weights
             # too, so the updates since the last validation are not thrown away.
