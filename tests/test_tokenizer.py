@@ -4,16 +4,10 @@ import datasets
 import pytest
 import torch
 
+from nmt.data.special import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from nmt.errors import NmtError
 from nmt.translation.synthetic import make_pairs
-from nmt.translation.vocab import (
-    BOS_ID,
-    EOS_ID,
-    PAD_ID,
-    UNK_ID,
-    SubwordTokenizer,
-    encode_corpus,
-)
+from nmt.translation.vocab import SubwordTokenizer, encode_corpus
 
 PAIRS = make_pairs("dates", 500, seed=0)
 SRC = [src for src, _ in PAIRS]

@@ -7,16 +7,10 @@ from torch import nn
 
 from nmt.data.special import PAD_ID
 from nmt.models.crf import LinearChainCRF, bio_transition_constraints
+from nmt.models.embedding import CharCNN, CharLSTM, TokenEmbedder
 from nmt.models.fast import kernels
 from nmt.models.recurrent import build_rnn
-from nmt.models.tagger import (
-    CharCNN,
-    CharLSTM,
-    CrfOutput,
-    RecurrentTagger,
-    SoftmaxOutput,
-    TokenEmbedder,
-)  # fmt: skip
+from nmt.models.tagger import CrfOutput, RecurrentTagger, SoftmaxOutput
 from nmt.tagging.config import TaggerModelConfig
 from nmt.tagging.vocab import TaggingVocab
 

@@ -6,29 +6,23 @@ Saved as one JSON file in the checkpoint directory, so a tagger needs nothing el
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nmt.data.special import PAD, UNK, UNK_ID
+from nmt.data.words import WordVocab
 from nmt.engine.rundir import write_json
 from nmt.errors import NmtError
 
 
 @dataclass
-class TaggingVocab:
-    """Index <-> string maps. Words and characters start with <pad>, <unk>; tags have neither."""
+class TaggingVocab(WordVocab):
+    """The word and character vocabularies of WordVocab, and the tags (without <pad>, <unk>)."""
 
-    words: list[str]
-    chars: list[str]
-    tags: list[str]
-    lowercase_words: bool = True
-    max_word_chars: int = 30
+    tags: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._word_index = {word: i for i, word in enumerate(self.words)}
-        self._char_index = {char: i for i, char in enumerate(self.chars)}
+        super().__post_init__()
         self._tag_index = {tag: i for i, tag in enumerate(self.tags)}
 
     @classmethod
@@ -40,29 +34,10 @@ class TaggingVocab:
         lowercase_words: bool = True,
         max_word_chars: int = 30,
     ) -> TaggingVocab:
-        """Vocabularies of training sentences; words seen fewer than min_word_count times and
-        characters seen once are left to <unk>, so the model meets <unk> in training."""
-        word_counts: Counter[str] = Counter()
-        char_counts: Counter[str] = Counter()
-        for tokens in sentences:
-            word_counts.update(token.lower() if lowercase_words else token for token in tokens)
-            for token in tokens:
-                char_counts.update(token[:max_word_chars])
+        """WordVocab.build of the sentences, and every tag of `tag_sequences`."""
+        words = WordVocab.build(sentences, min_word_count, lowercase_words, max_word_chars)
         tags = sorted({tag for sequence in tag_sequences for tag in sequence})
-        words = [w for w, n in sorted(word_counts.items()) if n >= min_word_count]
-        chars = [c for c, n in sorted(char_counts.items()) if n >= 2]
-        return cls([PAD, UNK, *words], [PAD, UNK, *chars], tags, lowercase_words, max_word_chars)
-
-    def word_ids(self, tokens: Sequence[str]) -> list[int]:
-        if self.lowercase_words:
-            tokens = [token.lower() for token in tokens]
-        return [self._word_index.get(token, UNK_ID) for token in tokens]
-
-    def char_ids(self, tokens: Sequence[str]) -> list[list[int]]:
-        return [
-            [self._char_index.get(char, UNK_ID) for char in token[: self.max_word_chars]]
-            for token in tokens
-        ]
+        return cls(**asdict(words), tags=tags)
 
     def tag_ids(self, tags: Sequence[str]) -> list[int]:
         try:

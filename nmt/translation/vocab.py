@@ -1,9 +1,7 @@
 """The translator's vocabulary: sentencepiece subword models (Kudo & Richardson, 2018), joint or
 one per language; train, save, load, encode, decode. Special ids are nmt's (nmt.data.special)."""
 
-import io
 import itertools
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -11,18 +9,11 @@ from typing import Literal
 import datasets
 import sentencepiece as spm
 
-from nmt.data.special import BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, UNK_ID
+from nmt.data.pieces import check_special_ids, load_pieces, train_pieces, write_pieces
+from nmt.data.special import BOS_ID, EOS_ID, PAD_ID
 from nmt.errors import NmtError
 
 JOINT_NAME, SRC_NAME, TGT_NAME = "spm", "src", "tgt"  # model files: {name}.model and {name}.vocab
-
-_TRAINER_OPTIONS = dict(
-    pad_id=PAD_ID, unk_id=UNK_ID, bos_id=BOS_ID, eos_id=EOS_ID,
-    pad_piece=PAD, unk_piece=UNK, bos_piece=BOS, eos_piece=EOS,
-    hard_vocab_limit=False,  # a tiny corpus yields fewer pieces than asked for instead of failing
-    input_sentence_size=2_000_000, shuffle_input_sentence=True,  # sample big corpora
-    num_threads=2, minloglevel=2,
-)  # fmt: skip
 
 
 class SubwordTokenizer:
@@ -32,7 +23,7 @@ class SubwordTokenizer:
         self, src_model: spm.SentencePieceProcessor, tgt_model: spm.SentencePieceProcessor
     ):
         for model in (src_model, tgt_model):
-            _check_special_ids(model)
+            check_special_ids(model)
         self.src_model = src_model
         self.tgt_model = tgt_model
 
@@ -53,17 +44,14 @@ class SubwordTokenizer:
         vocab_size is an upper bound: a small corpus may give fewer pieces.
         """
         options = dict(
-            _TRAINER_OPTIONS,
-            vocab_size=vocab_size,
-            model_type=model_type,
-            character_coverage=character_coverage,
+            vocab_size=vocab_size, model_type=model_type, character_coverage=character_coverage
         )
         spm.set_random_generator_seed(seed)
         if joint:
-            src_model = tgt_model = _train_model(itertools.chain(src_texts, tgt_texts), options)
+            src_model = tgt_model = train_pieces(itertools.chain(src_texts, tgt_texts), options)
         else:
-            src_model = _train_model(src_texts, options)
-            tgt_model = _train_model(tgt_texts, options)
+            src_model = train_pieces(src_texts, options)
+            tgt_model = train_pieces(tgt_texts, options)
         tokenizer = cls(src_model, tgt_model)
         tokenizer.save(out_dir)
         return tokenizer
@@ -75,10 +63,10 @@ class SubwordTokenizer:
         joint_path = directory / f"{JOINT_NAME}.model"
         src_path, tgt_path = directory / f"{SRC_NAME}.model", directory / f"{TGT_NAME}.model"
         if joint_path.is_file():
-            model = _load_model(joint_path)
+            model = load_pieces(joint_path)
             return cls(model, model)
         if src_path.is_file() and tgt_path.is_file():
-            return cls(_load_model(src_path), _load_model(tgt_path))
+            return cls(load_pieces(src_path), load_pieces(tgt_path))
         raise NmtError(
             f"{directory}: no sentencepiece model found; expected {joint_path.name} (joint "
             f"vocabulary) or {src_path.name} and {tgt_path.name} (separate vocabularies)"
@@ -96,10 +84,10 @@ class SubwordTokenizer:
             for suffix in (".model", ".vocab"):
                 (directory / f"{name}{suffix}").unlink(missing_ok=True)
         if self.joint:
-            _write_model(self.src_model, directory / JOINT_NAME)
+            write_pieces(self.src_model, directory / JOINT_NAME)
         else:
-            _write_model(self.src_model, directory / SRC_NAME)
-            _write_model(self.tgt_model, directory / TGT_NAME)
+            write_pieces(self.src_model, directory / SRC_NAME)
+            write_pieces(self.tgt_model, directory / TGT_NAME)
 
     @property
     def joint(self) -> bool:
@@ -140,54 +128,6 @@ def _strip_specials(row: Sequence[int]) -> list[int]:
     if EOS_ID in ids:
         ids = ids[: ids.index(EOS_ID)]
     return [i for i in ids if i != PAD_ID and i != BOS_ID]
-
-
-def _train_model(texts: Iterable[str], options: dict) -> spm.SentencePieceProcessor:
-    """Train one sentencepiece model in memory; the errors users can fix become NmtErrors."""
-    model_proto = io.BytesIO()
-    try:
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(texts), model_writer=model_proto, **options
-        )
-    except RuntimeError as error:
-        if "!sentences_.empty()" in str(error):
-            raise NmtError("no sentences to train the tokenizer on") from None
-        # sentencepiece: "Vocabulary size is smaller than required_chars. 10 vs 45. ..."
-        match = re.search(r"smaller than required_chars\. (\d+) vs (\d+)", str(error))
-        if match is None:
-            raise
-        raise NmtError(
-            f"vocab_size={match[1]} is too small for this corpus: the 4 special pieces and its "
-            f"characters need at least {match[2]} (or lower character_coverage)"
-        ) from None
-    return spm.SentencePieceProcessor(model_proto=model_proto.getvalue())
-
-
-def _load_model(path: Path) -> spm.SentencePieceProcessor:
-    try:
-        return spm.SentencePieceProcessor(model_file=str(path))
-    except (OSError, RuntimeError) as error:
-        raise NmtError(f"{path}: not a readable sentencepiece model ({error})") from None
-
-
-def _write_model(model: spm.SentencePieceProcessor, prefix: Path) -> None:
-    """Write `{prefix}.model` and `{prefix}.vocab` (piece and score per line, as spm_train does)."""
-    prefix.with_suffix(".model").write_bytes(model.serialized_model_proto())
-    lines = (
-        f"{model.id_to_piece(i)}\t{model.get_score(i):g}\n" for i in range(model.get_piece_size())
-    )
-    prefix.with_suffix(".vocab").write_text("".join(lines), encoding="utf-8")
-
-
-def _check_special_ids(model: spm.SentencePieceProcessor) -> None:
-    """Refuse a model whose special ids differ from ours: batching and search rely on them."""
-    found = {PAD_ID: model.pad_id(), UNK_ID: model.unk_id(), BOS_ID: model.bos_id(),
-             EOS_ID: model.eos_id()}  # fmt: skip
-    if any(expected != actual for expected, actual in found.items()):
-        raise NmtError(
-            f"sentencepiece model has special ids pad/unk/bos/eos = {list(found.values())}, "
-            f"expected {list(found)}; train it with SubwordTokenizer.train"
-        )
 
 
 class _EncodeBatch:
