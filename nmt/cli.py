@@ -25,6 +25,8 @@ TASKS = {
             "tagging"),
     "memnet": ("nmt.memnet.commands", "memory networks that answer questions about a story: "
                "train, predict, evaluate", "memnet"),
+    "classify": ("nmt.classify.commands", "sequence classification (sentiment, topic, ...): "
+                 "train, predict, evaluate", "classify"),
 }  # fmt: skip
 TRANSLATE_VERBS = ("train", "predict", "evaluate", "average", "bench", "demo")
 OLD_TRANSLATION_COMMANDS = ("train", "evaluate", "average", "bench", "demo")  # nmt train -> ...

@@ -317,3 +317,66 @@ def test_training_on_a_bad_story_file_names_it(tmp_path, capsys):
     fails(capsys, ["memnet", "train", "-c", "stories", f"data.path={data / 'empty'}",
                    f"output_dir={tmp_path / 'runs'}", "name=again", "trainer.progress_bar=false"],
           "train.jsonl: holds no stories")  # fmt: skip
+
+
+# ----- classification -----
+
+
+@pytest.fixture(scope="module")
+def classifier_run(tmp_path_factory) -> Path:
+    from nmt.classify.synthetic import write_keyword_task
+
+    data = tmp_path_factory.mktemp("keywords")
+    write_keyword_task(data, {"train": 300, "dev": 50}, seed=0)
+    out = tmp_path_factory.mktemp("classifiers")
+    assert main(["classify", "train", "-c", "sst2_bilstm", f"data.path={data}",
+                 f"output_dir={out}", "name=keywords", "model.hidden_size=8",
+                 "model.word_embedding_size=8", "model.char_embedding_size=0",
+                 "trainer.max_epochs=1", "trainer.max_minutes=null",
+                 "trainer.progress_bar=false"]) == 0  # fmt: skip
+    return out / "keywords"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("sentence\tgrade\ngood film\tpositive\n",
+         ":2: no 'label' column (it has sentence, grade)"),
+        ("sentence\tlabel\ngood film\tpositive\n \tnegative\n", ":3: the text (sentence) is empty"),
+        ("sentence\tlabel\ngood film\tpositive\nbad\n", ":3: 1 fields, but the header names 2"),
+        ("sentence\tlabel\ngood film\t\n", ":2: the label (label) is empty"),
+        ("sentence\tlabel\ngood film\tsplendid\n", ":2: label 'splendid' is not one the model"),
+        ("sentence\tlabel\n", "holds no texts"),
+    ],
+)
+def test_labelled_files_with_bad_rows_name_the_file_and_line(
+    content, expected, classifier_run, tmp_path, capsys
+):
+    data = tmp_path / "test.tsv"
+    data.write_text(content)
+    fails(capsys, ["classify", "evaluate", "-m", str(classifier_run), "--data", str(data)],
+          f"{data}", expected)  # fmt: skip
+
+
+def test_training_on_a_file_without_the_label_column_names_it(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.tsv").write_text("text\tlabel\ngood film\tpositive\n")
+    (data / "dev.tsv").write_text("sentence\tlabel\ngood film\tpositive\n")
+    fails(capsys, ["classify", "train", "-c", "sst2_bilstm", f"data.path={data}",
+                   f"output_dir={tmp_path / 'runs'}", "trainer.progress_bar=false"],
+          f"{data / 'train.tsv'}:2: no 'sentence' column (it has text, label)")  # fmt: skip
+
+
+def test_classifier_commands_refuse_bad_settings_and_outputs(classifier_run, tmp_path, capsys):
+    run = copy_of(classifier_run, tmp_path)
+    before = snapshot(run)
+    fails(capsys, ["classify", "train", "--resume", str(run), "model.pooling=attention"],
+          "model.pooling cannot change")  # fmt: skip
+    fails(capsys, ["classify", "train", "-c", "sst2_bilstm", "model.dropout=1"], "[0, 1)")
+    fails(capsys, ["classify", "predict", "-m", str(run), "-o", str(tmp_path)], "is a directory")
+    (run / "model.pt").write_bytes(b"")
+    fails(capsys, ["classify", "predict", "-m", str(run)], "model.pt", "is empty")
+    assert {k: v for k, v in snapshot(run).items() if k != "model.pt"} == {
+        k: v for k, v in before.items() if k != "model.pt"
+    }

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from nmt.engine.scores import precision_recall_f1
 from nmt.errors import NmtError
 
 Span = tuple[str, int, int]  # entity type, first token, one past the last token
@@ -28,14 +29,6 @@ def bio_spans(tags: Sequence[str]) -> list[Span]:
     return spans
 
 
-def _row(correct: int, predicted: int, gold: int) -> dict[str, float]:
-    """Precision, recall and F1 in percent, and the gold count (support)."""
-    precision = correct / predicted if predicted else 0.0
-    recall = correct / gold if gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f1, "support": gold}
-
-
 def _new_counts() -> dict[str, Counter[str]]:
     return {"correct": Counter(), "pred": Counter(), "gold": Counter()}
 
@@ -43,7 +36,7 @@ def _new_counts() -> dict[str, Counter[str]]:
 def _rows(counts: dict[str, Counter[str]]) -> dict[str, dict[str, float]]:
     """One `_row` per key (tag or entity type) seen in the gold or predicted counts."""
     return {
-        key: _row(counts["correct"][key], counts["pred"][key], counts["gold"][key])
+        key: precision_recall_f1(counts["correct"][key], counts["pred"][key], counts["gold"][key])
         for key in sorted(counts["gold"] | counts["pred"])
     }
 
@@ -89,7 +82,7 @@ def _entity_scores(
         counts["pred"].update(span[0] for span in predicted_spans)
         counts["correct"].update(span[0] for span in gold_spans & predicted_spans)
     totals = [sum(counts[name].values()) for name in ("correct", "pred", "gold")]
-    return {**_row(*totals), "per_type": _rows(counts)}
+    return {**precision_recall_f1(*totals), "per_type": _rows(counts)}
 
 
 def top_confusions(
