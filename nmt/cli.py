@@ -27,6 +27,8 @@ TASKS = {
                "train, predict, evaluate", "memnet"),
     "classify": ("nmt.classify.commands", "sequence classification (sentiment, topic, ...): "
                  "train, predict, evaluate", "classify"),
+    "lm": ("nmt.lm.commands", "language models: train, sample (generate text), score "
+           "(perplexity)", "lm"),
 }  # fmt: skip
 TRANSLATE_VERBS = ("train", "predict", "evaluate", "average", "bench", "demo")
 OLD_TRANSLATION_COMMANDS = ("train", "evaluate", "average", "bench", "demo")  # nmt train -> ...

@@ -1,10 +1,12 @@
-"""Search over any model with the encode / decode_step / reorder interface.
+"""Search over any model with the encode / decode_step / reorder interface (greedy and beam
+search), and sampling over any model with decode_step (language models).
 
-Search never looks inside the model: it only calls the three methods of `StepModel`.
+Search never looks inside the model: it only calls the methods of `StepModel`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -270,3 +272,70 @@ def _finish_at_limit(
             finished[sentence].append(
                 _hypothesis(beams.tokens[a, k], score, attention, alpha, int(src_lengths[sentence]))
             )
+
+
+class DecodeStepModel(Protocol):
+    """What sampling needs of a model: the next token's log-probabilities and a new state."""
+
+    def decode_step(self, prev_tokens: torch.Tensor, state: NamedTuple) -> NamedTuple: ...
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    temperature: float = 1.0  # divides the logits; 0: always the most likely token
+    top_k: int | None = None  # sample among the k most likely tokens only
+    top_p: float | None = None  # nucleus: among the fewest tokens holding this much probability
+    max_tokens: int = 200
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0 or self.max_tokens < 0:
+            raise ValueError(f"temperature {self.temperature} and max_tokens {self.max_tokens} "
+                             "must be >= 0")  # fmt: skip
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {self.top_k}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+
+
+def sampling_distribution(log_probs: torch.Tensor, options: SamplingOptions) -> torch.Tensor:
+    """Probabilities `[B, V]` to draw the next token from: tempered, then cut to the top k and to
+    the nucleus of top_p (renormalised). Temperature 0 puts all mass on the most likely token."""
+    if options.temperature == 0:
+        return torch.nn.functional.one_hot(log_probs.argmax(-1), log_probs.size(-1)).float()
+    logits = log_probs.float() / options.temperature
+    if options.top_k is not None and options.top_k < logits.size(-1):
+        kth = logits.topk(options.top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits, dim=-1)
+    if options.top_p is not None and options.top_p < 1:
+        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        # Keep a token if the mass before it is below top_p: the most likely always stays.
+        outside = sorted_probs.cumsum(-1) - sorted_probs >= options.top_p
+        probs = probs.scatter(-1, order, sorted_probs.masked_fill(outside, 0.0))
+        probs = probs / probs.sum(-1, keepdim=True)
+    return probs
+
+
+@torch.inference_mode()
+def sample(
+    model: DecodeStepModel,
+    state: NamedTuple,
+    prev_tokens: torch.Tensor,
+    options: SamplingOptions,
+    generator: torch.Generator | None = None,
+    stop_id: int | None = None,
+) -> Iterator[torch.Tensor]:
+    """Draw tokens `[B]` one step at a time after `prev_tokens` `[B]` from `state`, yielding
+    each step's tokens as soon as they are drawn (to stream them); stops after
+    options.max_tokens steps, or once every row has drawn `stop_id`."""
+    finished = torch.zeros_like(prev_tokens, dtype=torch.bool)
+    for _ in range(options.max_tokens):
+        step = model.decode_step(prev_tokens, state)
+        probs = sampling_distribution(step.log_probs, options)
+        tokens = torch.multinomial(probs, 1, generator=generator)[:, 0]
+        yield tokens
+        if stop_id is not None:
+            finished |= tokens == stop_id
+            if bool(finished.all()):
+                return
+        prev_tokens, state = tokens, step.state

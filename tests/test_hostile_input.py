@@ -380,3 +380,44 @@ def test_classifier_commands_refuse_bad_settings_and_outputs(classifier_run, tmp
     assert {k: v for k, v in snapshot(run).items() if k != "model.pt"} == {
         k: v for k, v in before.items() if k != "model.pt"
     }
+
+
+# ----- language models -----
+
+
+def test_language_model_commands_refuse_bad_input(tmp_path, capsys):
+    data = tmp_path / "text"
+    data.mkdir()
+    (data / "train.txt").write_bytes(b"to be or not to be\nthat is \xff the question\n")
+    fails(capsys, ["lm", "train", "-c", "tiny_shakespeare_char", f"data.path={data}",
+                   "data.splits.train=train.txt", f"output_dir={tmp_path / 'runs'}",
+                   "trainer.progress_bar=false"],
+          f"{data / 'train.txt'}:2: not valid UTF-8")  # fmt: skip
+    (data / "train.txt").write_text("\n\n")
+    fails(capsys, ["lm", "train", "-c", "tiny_shakespeare_char", f"data.path={data}",
+                   "data.splits.train=train.txt", f"output_dir={tmp_path / 'runs'}",
+                   "name=again", "trainer.progress_bar=false"], "holds no text")  # fmt: skip
+    fails(capsys, ["lm", "train", "-c", "tiny_shakespeare_char", "data.bptt=0"], "data.bptt")
+    fails(capsys, ["lm", "sample", "-m", str(tmp_path / "nothing")], "no such checkpoint")
+
+
+def test_sampling_and_scoring_refuse_bad_options(tmp_path, capsys):
+    from nmt.lm.synthetic import write_pattern_text
+
+    data = tmp_path / "pattern"
+    write_pattern_text(data, {"train": 20, "valid": 2})
+    assert main(["lm", "train", "-c", "tiny_shakespeare_char", f"data.path={data}",
+                 "data.splits.train=train.txt", "data.splits.validation=valid.txt",
+                 f"output_dir={tmp_path}", "name=lm", "model.hidden_size=8", "model.layers=1",
+                 "model.embedding_size=4", "data.batch_size=2", "data.valid_batch_size=2",
+                 "optim.schedule=constant", "trainer.max_epochs=1", "trainer.max_minutes=null",
+                 "trainer.progress_bar=false"]) == 0  # fmt: skip
+    run = tmp_path / "lm"
+    fails(capsys, ["lm", "sample", "-m", str(run), "--temperature", "-1"], "temperature")
+    fails(capsys, ["lm", "sample", "-m", str(run), "--top-p", "1.5"], "top_p")
+    fails(capsys, ["lm", "sample", "-m", str(run), "-n", "0"], "-n 0")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    fails(capsys, ["lm", "score", "-m", str(run), "-i", str(empty)], "no text to score")
+    fails(capsys, ["lm", "score", "-m", str(run), "-i", str(empty), "-o", str(tmp_path)],
+          "is a directory")  # fmt: skip

@@ -24,6 +24,7 @@ class LitClassifier(L.LightningModule):
     the network) weighs each class's share of the loss, or is None."""
 
     monitor = "val/acc"
+    monitor_mode = "max"
 
     def __init__(
         self,
@@ -93,7 +94,7 @@ class LitClassifier(L.LightningModule):
         self.log("val/macro_f1", scores["macro_f1"], sync_dist=False)
 
     def configure_optimizers(self):
-        return configure_optimization(self, self.optim, self.monitor)
+        return configure_optimization(self, self.optim)
 
     def configure_callbacks(self) -> list[L.Callback]:
         return schedule_callbacks(self.optim)

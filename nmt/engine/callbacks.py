@@ -85,9 +85,10 @@ class ExportBestWeights(L.Callback):
     (which a final validation outside `fit` may have raised after the last Lightning checkpoint
     was written)."""
 
-    def __init__(self, run_dir: Path, monitor: str) -> None:
+    def __init__(self, run_dir: Path, monitor: str, mode: str = "max") -> None:
         self.run_dir = Path(run_dir)
         self.monitor = monitor
+        self.mode = mode
         self.key = metric_key(monitor)
         self.best_score: float | None = None
 
@@ -98,11 +99,14 @@ class ExportBestWeights(L.Callback):
         score = float(score)
         recorded = (read_metadata(self.run_dir).get("best") or {}).get(self.key)
         known = [value for value in (self.best_score, recorded) if value is not None]
-        if known and score <= max(known):
+        if known and not self._improves(score, known):
             return
         self.best_score = score
         if trainer.is_global_zero:
             self._export(trainer, pl_module, score)
+
+    def _improves(self, score: float, known: list[float]) -> bool:
+        return score > max(known) if self.mode == "max" else score < min(known)
 
     def _export(self, trainer: L.Trainer, pl_module: L.LightningModule, score: float) -> None:
         weights = {k: v.detach().cpu() for k, v in pl_module.model.state_dict().items()}

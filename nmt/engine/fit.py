@@ -50,13 +50,16 @@ class TaskModule(Protocol):
 
     model: the plain network (an nn.Module), built in `configure_model` at the latest; its
         weights are what RUN/model.pt holds and what checkpoint averaging averages.
-    monitor: the logged validation metric (higher is better) that picks the best checkpoint,
-        stops training early and drives the plateau schedule, e.g. "val/bleu".
+    monitor: the logged validation metric that picks the best checkpoint, stops training early
+        and drives the plateau schedule, e.g. "val/bleu".
+    monitor_mode: "max" when a higher `monitor` is better (BLEU, accuracy), "min" when lower
+        is (a loss).
     last_validated_step: the global step of the last finished validation (None before any).
     """
 
     model: nn.Module | None
     monitor: str
+    monitor_mode: str
     last_validated_step: int | None
 
 
@@ -163,7 +166,7 @@ def fit_module(
     monitor = module.monitor
     trainer = build_trainer(
         config.trainer, run_dir, monitor, [WriteRunFiles(run_dir, config, metadata)],
-        resume_step if resume_from is not None else None,
+        resume_step if resume_from is not None else None, module.monitor_mode,
     )  # fmt: skip
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -198,25 +201,25 @@ def fit_module(
 
 def build_trainer(
     config: TrainerConfig, run_dir: Path, monitor: str, callbacks: Sequence[L.Callback] = (),
-    resume_step: int | None = None,
+    resume_step: int | None = None, mode: str = "max",
 ) -> L.Trainer:  # fmt: skip
-    """A Lightning Trainer writing into the run directory; `monitor` (higher is better) picks
-    the best checkpoint and drives early stopping; `resume_step`: the step a resumed run
-    continues from (metrics logged after it by the run that stopped are dropped)."""
+    """A Lightning Trainer writing into the run directory; `monitor` (higher is better, or lower
+    with mode "min") picks the best checkpoint and drives early stopping; `resume_step`: the step
+    a resumed run continues from (metrics logged after it by the run that stopped are dropped)."""
     callbacks = [
         *callbacks,
         ModelCheckpoint(
-            dirpath=run_dir / LIGHTNING_DIR, filename="best", monitor=monitor, mode="max",
+            dirpath=run_dir / LIGHTNING_DIR, filename="best", monitor=monitor, mode=mode,
             save_top_k=1, auto_insert_metric_name=False,
         ),
         LatestCheckpoint(run_dir / LIGHTNING_DIR),
-        ExportBestWeights(run_dir, monitor),
+        ExportBestWeights(run_dir, monitor, mode),
     ]  # fmt: skip
     if config.keep_last_checkpoints != 0:  # RUN/lightning/step-*.ckpt for averaging
         callbacks.append(KeepLastCheckpoints(run_dir, config.keep_last_checkpoints))
     if config.early_stopping_patience is not None:
         callbacks.append(
-            EarlyStopping(monitor, mode="max", patience=config.early_stopping_patience)
+            EarlyStopping(monitor, mode=mode, patience=config.early_stopping_patience)
         )
     return L.Trainer(
         max_epochs=config.max_epochs,

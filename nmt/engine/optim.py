@@ -16,22 +16,27 @@ from nmt.engine.config import OptimConfig
 from nmt.errors import NmtError
 
 
-def configure_optimization(module: L.LightningModule, optim: OptimConfig, monitor: str) -> dict:
-    """`build_optimization` for a module's configure_optimizers, fit for mixed precision.
+def configure_optimization(module: L.LightningModule, optim: OptimConfig) -> dict:
+    """`build_optimization` for a task module's configure_optimizers (its `monitor` and
+    `monitor_mode` drive the plateau schedule), fit for mixed precision.
 
     Lightning refuses to clip the gradients of an optimiser that says it unscales them itself
     (fused Adam does). Under mixed precision the optimiser says it does not: Lightning then
     unscales before clipping (16-mixed) or has nothing to unscale (bf16-mixed), and the fused
     kernel steps on the true gradients."""
-    optimization = build_optimization(module.parameters(), optim, monitor)
+    optimization = build_optimization(
+        module.parameters(), optim, module.monitor, module.monitor_mode
+    )
     if "mixed" in str(module.trainer.precision):
         optimization["optimizer"]._step_supports_amp_scaling = False
     return optimization
 
 
-def build_optimization(parameters, optim: OptimConfig, monitor: str) -> dict:
+def build_optimization(
+    parameters, optim: OptimConfig, monitor: str, mode: str = "max"
+) -> dict:
     """Optimiser and learning-rate schedule as Lightning wants them from configure_optimizers;
-    the plateau schedule watches `monitor` (higher is better)."""
+    the plateau schedule watches `monitor` (higher is better, or lower with mode "min")."""
     optimizer_class = torch.optim.AdamW if optim.optimizer == "adamw" else torch.optim.Adam
     parameters = list(parameters)
     # The fused kernel updates each tensor in one pass instead of one pass per arithmetic op.
@@ -45,7 +50,7 @@ def build_optimization(parameters, optim: OptimConfig, monitor: str) -> dict:
     if optim.schedule == "plateau":
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer,
-            mode="max",
+            mode=mode,
             factor=optim.plateau_factor,
             patience=optim.plateau_patience,
             min_lr=optim.min_lr,

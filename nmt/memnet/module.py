@@ -21,6 +21,7 @@ class LitMemNet(L.LightningModule):
     data module gives the validation questions' types."""
 
     monitor = "val/acc"
+    monitor_mode = "max"
 
     def __init__(self, build_model: Callable[[], MemoryNetworkReader], optim: OptimConfig) -> None:
         super().__init__()
@@ -64,7 +65,7 @@ class LitMemNet(L.LightningModule):
             self.log(f"val/acc_{kind}", accuracy, sync_dist=False)
 
     def configure_optimizers(self):
-        return configure_optimization(self, self.optim, self.monitor)
+        return configure_optimization(self, self.optim)
 
     def configure_callbacks(self) -> list[L.Callback]:
         return schedule_callbacks(self.optim)

@@ -36,6 +36,7 @@ class LitTagger(L.LightningModule):
         self.optim = optim
         self.bio = bio
         self.monitor = monitored_metric(bio)
+        self.monitor_mode = "max"
         self._throughput = TokenRate()
         self._tally = ValidationTally(2)  # loss sum, tokens; records: (index, predicted tags)
         self.last_validated_step: int | None = None
@@ -91,7 +92,7 @@ class LitTagger(L.LightningModule):
             self.log("val/f1", scores["entities"]["f1"], prog_bar=True, sync_dist=False)
 
     def configure_optimizers(self):
-        return configure_optimization(self, self.optim, self.monitor)
+        return configure_optimization(self, self.optim)
 
     def configure_callbacks(self) -> list[L.Callback]:
         return schedule_callbacks(self.optim)

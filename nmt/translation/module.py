@@ -34,6 +34,7 @@ class LitSeq2Seq(L.LightningModule):
     nmt.engine.fit). The data module gives the validation references and the detokenizer."""
 
     monitor = "val/bleu"
+    monitor_mode = "max"
 
     def __init__(
         self,
@@ -114,7 +115,7 @@ class LitSeq2Seq(L.LightningModule):
 
     # ----- optimisation -----
     def configure_optimizers(self):
-        return configure_optimization(self, self.optim, self.monitor)
+        return configure_optimization(self, self.optim)
 
     def configure_callbacks(self) -> list[L.Callback]:
         return schedule_callbacks(self.optim)
