@@ -13,7 +13,7 @@ from nmt.classify.batch import ClassifyBatch
 from nmt.classify.metrics import classification_scores
 from nmt.engine.config import OptimConfig
 from nmt.engine.optim import configure_optimization, schedule_callbacks
-from nmt.engine.throughput import TokenRate
+from nmt.engine.throughput import TrainingLog
 from nmt.engine.validation import ValidationTally
 from nmt.models.classifier import SequenceClassifier
 
@@ -37,7 +37,7 @@ class LitClassifier(L.LightningModule):
         self.build_class_weights = class_weights
         self.model: SequenceClassifier | None = None
         self.optim = optim
-        self._throughput = TokenRate()
+        self.training_log = TrainingLog()
         self._tally = ValidationTally(2)  # loss sum, texts; records: (index, predicted label id)
         self.last_validated_step: int | None = None
 
@@ -57,20 +57,10 @@ class LitClassifier(L.LightningModule):
 
     def training_step(self, batch: ClassifyBatch, batch_idx: int) -> torch.Tensor:
         loss, _ = self._loss(batch)
-        tokens = int(batch.lengths.sum())
-        self._throughput.add(tokens, tokens)
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch.labels.numel())
-        self.log("lr", self.optimizers().param_groups[0]["lr"], batch_size=batch.labels.numel())
-        rate = self._throughput.rate()
-        if rate is not None:
-            self.log("tok/s", rate.tgt, prog_bar=True, batch_size=batch.labels.numel())
+        self.training_log.step(
+            self, loss, int(batch.lengths.sum()), batch_size=batch.labels.numel()
+        )
         return loss
-
-    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
-        self._throughput.tick()
-
-    def on_validation_start(self) -> None:
-        self._throughput.pause()
 
     def validation_step(self, batch: ClassifyBatch, batch_idx: int) -> None:
         loss, logits = self._loss(batch)
@@ -97,4 +87,4 @@ class LitClassifier(L.LightningModule):
         return configure_optimization(self, self.optim)
 
     def configure_callbacks(self) -> list[L.Callback]:
-        return schedule_callbacks(self.optim)
+        return [self.training_log, *schedule_callbacks(self.optim)]

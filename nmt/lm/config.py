@@ -31,11 +31,11 @@ class LmDataConfig:
     path: str = "data"  # folder of files, or a hub dataset name (format: hub)
     hub_config: str | None = None
     text_column: str = "text"  # hub only
-    splits: dict[str, str] = field(
-        default_factory=lambda: {"train": "train.txt", "validation": "valid.txt"}
-    )  # split -> file name in `path` (hub: the dataset's split name)
-    # Without a validation split, this share of the training text's end is held out (whole
-    # lines; Tiny Shakespeare's customary split is 0.1).
+    # split -> file name in `path` (hub: the dataset's split name); add validation=FILE for a
+    # separate validation text
+    splits: dict[str, str] = field(default_factory=lambda: {"train": "train.txt"})
+    # Without a validation split, this share of the training text's characters is held out from
+    # its end (Tiny Shakespeare's customary split is 0.1).
     validation_tail: Annotated[float, FRACTION] = 0.1
     units: Literal["chars", "pieces"] = "chars"
     vocab_size: Annotated[int, Range(5)] = 8000  # pieces

@@ -14,7 +14,7 @@ import torch
 from nmt.data.special import PAD_ID
 from nmt.engine.config import OptimConfig
 from nmt.engine.optim import configure_optimization, schedule_callbacks
-from nmt.engine.throughput import TokenRate
+from nmt.engine.throughput import TrainingLog
 from nmt.engine.validation import ValidationTally
 from nmt.lm.batch import LmBatch
 from nmt.models.language_model import LmState, RecurrentLanguageModel
@@ -33,7 +33,7 @@ class LitLanguageModel(L.LightningModule):
         self.build_model = build_model
         self.model: RecurrentLanguageModel | None = None
         self.optim = optim
-        self._throughput = TokenRate()
+        self.training_log = TrainingLog()
         self._tally = ValidationTally(2)  # nll sum, tokens
         self._state: dict[str, LmState | None] = {"train": None, "validation": None}
         self.last_validated_step: int | None = None
@@ -60,19 +60,10 @@ class LitLanguageModel(L.LightningModule):
     def training_step(self, batch: LmBatch, batch_idx: int) -> torch.Tensor:
         nll, tokens = self._nll(batch, "train")
         loss = nll / max(tokens, 1)
-        self._throughput.add(tokens, tokens)
-        self.log("train/loss", loss, prog_bar=True, batch_size=tokens)
-        self.log("lr", self.optimizers().param_groups[0]["lr"], batch_size=tokens)
-        rate = self._throughput.rate()
-        if rate is not None:
-            self.log("tok/s", rate.tgt, prog_bar=True, batch_size=tokens)
+        self.training_log.step(self, loss, tokens)
         return loss
 
-    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
-        self._throughput.tick()
-
     def on_validation_start(self) -> None:
-        self._throughput.pause()
         self._state["validation"] = None
 
     def validation_step(self, batch: LmBatch, batch_idx: int) -> None:
@@ -93,4 +84,4 @@ class LitLanguageModel(L.LightningModule):
         return configure_optimization(self, self.optim)
 
     def configure_callbacks(self) -> list[L.Callback]:
-        return schedule_callbacks(self.optim)
+        return [self.training_log, *schedule_callbacks(self.optim)]

@@ -10,6 +10,7 @@ import torch
 
 from nmt.engine.config import OptimConfig
 from nmt.engine.optim import configure_optimization, schedule_callbacks
+from nmt.engine.throughput import TrainingLog
 from nmt.engine.validation import ValidationTally
 from nmt.memnet.batch import StoryBatch
 from nmt.memnet.metrics import accuracy_by_type
@@ -28,6 +29,7 @@ class LitMemNet(L.LightningModule):
         self.build_model = build_model
         self.model: MemoryNetworkReader | None = None
         self.optim = optim
+        self.training_log = TrainingLog()  # "tokens" here: questions
         self._tally = ValidationTally(2)  # loss sum, questions; records: (index, correct)
         self.last_validated_step: int | None = None
 
@@ -42,7 +44,7 @@ class LitMemNet(L.LightningModule):
 
     def training_step(self, batch: StoryBatch, batch_idx: int) -> torch.Tensor:
         loss, _ = self._loss(batch)
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch.answer.numel())
+        self.training_log.step(self, loss, batch.answer.numel())
         return loss
 
     def validation_step(self, batch: StoryBatch, batch_idx: int) -> None:
@@ -68,4 +70,4 @@ class LitMemNet(L.LightningModule):
         return configure_optimization(self, self.optim)
 
     def configure_callbacks(self) -> list[L.Callback]:
-        return schedule_callbacks(self.optim)
+        return [self.training_log, *schedule_callbacks(self.optim)]

@@ -11,7 +11,7 @@ import torch
 
 from nmt.engine.config import OptimConfig
 from nmt.engine.optim import configure_optimization, schedule_callbacks
-from nmt.engine.throughput import TokenRate
+from nmt.engine.throughput import TrainingLog
 from nmt.engine.validation import ValidationTally
 from nmt.models.tagger import RecurrentTagger
 from nmt.tagging.batch import TaggingBatch
@@ -37,7 +37,7 @@ class LitTagger(L.LightningModule):
         self.bio = bio
         self.monitor = monitored_metric(bio)
         self.monitor_mode = "max"
-        self._throughput = TokenRate()
+        self.training_log = TrainingLog()
         self._tally = ValidationTally(2)  # loss sum, tokens; records: (index, predicted tags)
         self.last_validated_step: int | None = None
 
@@ -56,19 +56,8 @@ class LitTagger(L.LightningModule):
 
     def training_step(self, batch: TaggingBatch, batch_idx: int) -> torch.Tensor:
         loss, tokens = self._loss(batch, self._scores(batch))
-        self._throughput.add(tokens, tokens)
-        self.log("train/loss", loss, prog_bar=True, batch_size=tokens)
-        self.log("lr", self.optimizers().param_groups[0]["lr"], batch_size=tokens)
-        rate = self._throughput.rate()
-        if rate is not None:
-            self.log("tok/s", rate.tgt, prog_bar=True, batch_size=tokens)
+        self.training_log.step(self, loss, tokens)
         return loss
-
-    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
-        self._throughput.tick()
-
-    def on_validation_start(self) -> None:
-        self._throughput.pause()
 
     def validation_step(self, batch: TaggingBatch, batch_idx: int) -> None:
         scores = self._scores(batch)
@@ -95,4 +84,4 @@ class LitTagger(L.LightningModule):
         return configure_optimization(self, self.optim)
 
     def configure_callbacks(self) -> list[L.Callback]:
-        return schedule_callbacks(self.optim)
+        return [self.training_log, *schedule_callbacks(self.optim)]

@@ -15,7 +15,7 @@ import torch
 from nmt.data.special import BOS_ID, EOS_ID, PAD_ID
 from nmt.engine.config import OptimConfig
 from nmt.engine.optim import configure_optimization, schedule_callbacks
-from nmt.engine.throughput import TokenRate
+from nmt.engine.throughput import TrainingLog
 from nmt.engine.validation import ValidationTally
 from nmt.models.loss import smoothed_cross_entropy
 from nmt.models.seq2seq import Seq2Seq
@@ -49,7 +49,7 @@ class LitSeq2Seq(L.LightningModule):
         self.optim = optim
         self.max_length_a = max_length_a
         self.max_length_b = max_length_b
-        self._throughput = TokenRate()
+        self.training_log = TrainingLog()
         self._tally = ValidationTally(3)  # loss sum, nll sum, tokens; records: (index, text)
         self.last_validated_step: int | None = None
 
@@ -72,21 +72,9 @@ class LitSeq2Seq(L.LightningModule):
     # ----- training -----
     def training_step(self, batch: TranslationBatch, batch_idx: int) -> torch.Tensor:
         parts = self.token_loss(batch)
-        self._throughput.add(parts.tokens, int(batch.src_lengths.sum()))
-        self.log("train/loss", parts.loss, prog_bar=True, batch_size=parts.tokens)
+        self.training_log.step(self, parts.loss, parts.tokens, int(batch.src_lengths.sum()))
         self.log("train/ppl", torch.exp(parts.nll.detach()), batch_size=parts.tokens)
-        self.log("lr", self.optimizers().param_groups[0]["lr"], batch_size=parts.tokens)
-        rate = self._throughput.rate()
-        if rate is not None:
-            self.log("tok/s", rate.tgt, prog_bar=True, batch_size=parts.tokens)
-            self.log("train/src_tok_per_s", rate.src, batch_size=parts.tokens)
         return parts.loss
-
-    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
-        self._throughput.tick()
-
-    def on_validation_start(self) -> None:
-        self._throughput.pause()  # validation time does not count towards training speed
 
     # ----- validation -----
     def validation_step(self, batch: TranslationBatch, batch_idx: int) -> None:
@@ -118,4 +106,4 @@ class LitSeq2Seq(L.LightningModule):
         return configure_optimization(self, self.optim)
 
     def configure_callbacks(self) -> list[L.Callback]:
-        return schedule_callbacks(self.optim)
+        return [self.training_log, *schedule_callbacks(self.optim)]
