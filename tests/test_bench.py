@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sacrebleu
+import torch
 
 from nmt.cli import main
 from nmt.search import SearchOptions
@@ -44,6 +45,8 @@ def test_bench_measures_training_and_translation_of_a_trained_model(reversal_run
         per_sentence = figures["tgt_tokens_per_s"] / figures["sentences_per_s"]
         assert 3 <= per_sentence <= 14
     assert "translation_note" not in report  # a trained model was measured
+    # Without a GPU the model translates on the CPU and no GPU memory is reported.
+    assert report["translation"]["device"] == "cpu" and "peak_gpu_mib_training" not in report
     assert report["machine"]["torch_threads"] >= 1 and "torch" in report["machine"]["versions"]
     # The peak resident memory of this process so far, which ran the benchmark in-process.
     peak_now = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -94,3 +97,9 @@ def test_bench_minutes_mode_reports_the_bleu_that_translate_and_sacrebleu_give(
 def test_bench_refuses_minutes_with_a_trained_model(reversal_run, capsys):
     assert main(["bench", "-m", str(reversal_run), "--minutes", "1"]) == 2
     assert "cannot be combined with -m" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a CPU-only machine")
+def test_bench_on_a_gpu_this_machine_lacks_says_so(reversal_run, capsys):
+    assert main(["bench", "-m", str(reversal_run), "--steps", "2", "--device", "cuda"]) == 2
+    assert "device cuda:" in capsys.readouterr().err

@@ -25,12 +25,17 @@ def lightning_precision(precision: str, accelerator: str = "auto") -> str:
         return "32-true"
     if precision != "auto":
         return precision
-    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
-    native = _gpu_has_bf16() if on_gpu else cpu_has_bf16()
+    gpu = on_gpu(accelerator)
+    native = _gpu_has_bf16() if gpu else cpu_has_bf16()
     chosen = "bf16-mixed" if native else "32-true"
-    logger.info("precision auto: %s (%s %s bfloat16 units)", chosen, "GPU" if on_gpu else "CPU",
+    logger.info("precision auto: %s (%s %s bfloat16 units)", chosen, "GPU" if gpu else "CPU",
                 "has" if native else "has no")  # fmt: skip
     return chosen
+
+
+def on_gpu(accelerator: str) -> bool:
+    """Whether Lightning trains on a GPU with this accelerator setting."""
+    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
 
 
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # x86 CPU features that multiply bfloat16

@@ -29,8 +29,8 @@ import sacrebleu
 import torch
 
 from nmt.data.special import PAD_ID
-from nmt.engine.checkpoint import versions
-from nmt.engine.precision import lightning_precision
+from nmt.engine.checkpoint import check_device, versions
+from nmt.engine.precision import lightning_precision, on_gpu
 from nmt.engine.rundir import LOGS_DIR
 from nmt.errors import NmtError
 from nmt.search import SearchOptions
@@ -159,10 +159,14 @@ def run_bench(
     minutes: float | None = None,
     profile: Path | None = None,
     quantize: bool = False,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """Every figure of `nmt translate bench` for one recipe (and optionally a trained checkpoint);
-    `sentences=0` measures training only."""
+    `sentences=0` measures training only. Translation runs on `device`, by default the GPU where
+    the trainer's accelerator takes one, else the CPU; on a GPU the peak GPU memory of training
+    and of translation are reported apiece."""
     report: dict[str, Any] = {"recipe": config.name, "machine": machine()}
+    device = str(check_device(device or ("cuda" if on_gpu(config.trainer.accelerator) else "cpu")))
     if model_dir and minutes is not None:
         raise NmtError("--minutes trains a new model; it cannot be combined with -m")
     loaded: LoadedModel | None = load_model_dir(model_dir) if model_dir else None
@@ -178,6 +182,7 @@ def run_bench(
         report["training"] = logged_rates(run_dir / LOGS_DIR / "metrics.csv") | {
             "precision": precision
         }
+        report |= peak_gpu_mib("training")
         report["run_dir"] = str(run_dir)
         loaded = load_model_dir(run_dir)
         datamodule = _datamodule(config, run_dir / TOKENIZER_DIR)
@@ -186,6 +191,7 @@ def run_bench(
             tokenizer_dir = Path(model_dir) / TOKENIZER_DIR if model_dir else Path(scratch) / "tok"
             datamodule = _datamodule(config, tokenizer_dir)
             report["training"], model = measure_training(config, datamodule, steps, warmup, profile)
+            report |= peak_gpu_mib("training")
         if sentences == 0:
             report["peak_rss_mib"] = peak_rss_mib()
             return report
@@ -195,14 +201,16 @@ def run_bench(
     split = "test" if "test" in datamodule.corpus else "validation"
     data = datamodule.corpus[split].select(range(min(sentences, datamodule.corpus[split].num_rows)))
     sources, references = list(data["src"]), list(data["tgt"])
-    translator = Translator(loaded, "cpu")
+    translator = Translator(loaded, device)
     greedy, _ = measure_translation(translator, sources, 1, batch_size)
     beamed, hypotheses = measure_translation(translator, sources, beam, batch_size)
-    report["translation"] = {"split": split, "greedy": greedy, f"beam{beam}": beamed}
+    report["translation"] = {"split": split, "device": device, "greedy": greedy,
+                             f"beam{beam}": beamed}  # fmt: skip
+    report |= peak_gpu_mib("translation")
     trained = "translation_note" not in report
     if trained:
         report["bleu"] = _bleu(hypotheses, references, split, beam)
-    if quantize:
+    if quantize:  # dynamic int8 kernels are CPU kernels
         int8 = Translator(loaded, "cpu", quantize=True)
         report["translation"][f"beam{beam}_int8"], hypotheses = measure_translation(
             int8, sources, beam, batch_size
@@ -222,6 +230,16 @@ def _bleu(hypotheses: list[str], references: list[str], split: str, beam: int) -
 
 def peak_rss_mib() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def peak_gpu_mib(phase: str) -> dict[str, int]:
+    """The GPU memory the phase just ended held at its peak (tensors, not the allocator's cache),
+    then the count starts again for the next phase; nothing without a GPU in use."""
+    if not (torch.cuda.is_available() and torch.cuda.is_initialized()):
+        return {}
+    peak = round(torch.cuda.max_memory_allocated() / 2**20)
+    torch.cuda.reset_peak_memory_stats()
+    return {f"peak_gpu_mib_{phase}": peak}
 
 
 def _datamodule(config: TranslationConfig, tokenizer_dir: Path) -> TranslationDataModule:
@@ -264,7 +282,10 @@ def format_report(report: dict[str, Any]) -> str:
         ("training target tokens/s", training.get("tgt_tokens_per_s")),
         ("training source tokens/s", training.get("src_tokens_per_s")),
     ]
-    for name, figures in report.get("translation", {}).items():
+    translation = report.get("translation", {})
+    if translation.get("device", "cpu") != "cpu":
+        rows.append(("translation device", translation["device"]))
+    for name, figures in translation.items():
         if isinstance(figures, dict):
             rows.append((f"translate {name} (batch {figures['batch_size']}), sentences/s",
                          figures["sentences_per_s"]))  # fmt: skip
@@ -274,6 +295,9 @@ def format_report(report: dict[str, Any]) -> str:
             rows.append((f"{report[key]['split']} BLEU (beam {report[key]['beam']}{label})",
                          report[key]["score"]))  # fmt: skip
     rows.append(("peak resident memory (MiB)", report["peak_rss_mib"]))
+    for phase in ("training", "translation"):
+        if f"peak_gpu_mib_{phase}" in report:
+            rows.append((f"peak GPU memory, {phase} (MiB)", report[f"peak_gpu_mib_{phase}"]))
     if training.get("profiled"):
         rows.append(("training rates", "measured under the profiler (slower)"))
     lines = [f"| {report['recipe']} | |", "|---|---:|"]

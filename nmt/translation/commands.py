@@ -135,6 +135,9 @@ def _add_bench(verbs: argparse._SubParsersAction) -> None:
     bench.add_argument(
         "--profile", metavar="FILE", help="torch.profiler table of the measured training steps"
     )
+    bench.add_argument(
+        "--device", help="translate on this device (default: the GPU if training used one, or cpu)"
+    )
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     bench.set_defaults(command=_bench)
 
@@ -296,6 +299,7 @@ def _bench(args: argparse.Namespace) -> int:
     report = run_bench(
         config, args.model, args.steps, args.warmup, args.beam, args.batch_size,
         args.sentences, args.minutes, Path(args.profile) if args.profile else None, args.quantize,
+        args.device,
     )  # fmt: skip
     print(format_report(report))
     if args.json:
