@@ -1,8 +1,11 @@
 """Config loading: packaged recipes, overrides, and errors that say what is valid."""
 
-import pytest
+import importlib
 
-from nmt.engine.config import WrongTask, recipe_names
+import pytest
+import yaml
+
+from nmt.engine.config import WrongTask, recipe_names, resolve_recipe
 from nmt.errors import NmtError
 from nmt.memnet import config as memnet_config
 from nmt.tagging import config as tagging_config
@@ -23,6 +26,14 @@ def test_packaged_recipes_load_and_overrides_apply():
     assert config.trainer.devices == 2
     assert config.data.splits == {"train": "train", "validation": "val", "test": "test2016"}
     assert load_config("multi30k_en_de_no_attention").model.attention == "none"
+
+
+@pytest.mark.parametrize("name", recipe_names())
+def test_every_packaged_recipe_loads_as_its_task_config(name):
+    """A recipe with a misspelt key or a value out of range fails here, not in a user's run."""
+    task = yaml.safe_load(resolve_recipe(name).read_text())["task"]
+    config = importlib.import_module(f"nmt.{task}.config").load(name)
+    assert config.task == task and config.name == name
 
 
 def test_partial_mapping_override_keeps_other_keys():

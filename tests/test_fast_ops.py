@@ -1,9 +1,11 @@
-"""The CPU replacements for torch.tanh and nn.Dropout compute what torch's own ones compute."""
+"""The CPU replacements for torch.tanh, nn.Dropout and one RNN step compute what torch's own ones
+compute."""
 
 import pytest
 import torch
 
-from nmt.models.fast.ops import Dropout, tanh
+from nmt.models.fast.ops import Dropout, rnn_step, tanh
+from nmt.models.recurrent import build_rnn
 
 
 def test_tanh_values_and_gradient_match_torch():
@@ -45,3 +47,18 @@ def test_dropout_is_the_identity_in_evaluation_and_rejects_a_bad_probability():
 
 def dropout_output_is(dropout: Dropout, inputs: torch.Tensor) -> bool:
     return dropout(inputs) is inputs
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_one_rnn_step_without_onednn_matches_the_rnn_and_leaves_onednn_on(cell):
+    torch.manual_seed(0)
+    rnn = build_rnn(cell, 16, 32, 2, 0.0).eval()
+    inputs = torch.randn(3, 1, 16)
+    state = torch.randn(2, 3, 32)
+    state = (state, torch.randn(2, 3, 32)) if cell == "lstm" else state
+    onednn = torch._C._get_mkldnn_enabled()
+    outputs, after = rnn_step(rnn, inputs, state)
+    expected, expected_after = rnn(inputs, state)
+    torch.testing.assert_close(outputs, expected)
+    torch.testing.assert_close(after, expected_after)
+    assert torch._C._get_mkldnn_enabled() == onednn  # as it was: training keeps oneDNN

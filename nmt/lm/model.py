@@ -1,5 +1,6 @@
 """Builds a RecurrentLanguageModel from an LmModelConfig and the vocabulary: the one place where
-the language model's config chooses classes (and, by `model.custom_kernels`, the CPU dropout)."""
+the language model's config chooses classes (and, by `model.custom_kernels`, the CPU dropout and
+the single RNN steps of sampling)."""
 
 from __future__ import annotations
 
@@ -26,5 +27,7 @@ def build_language_model(config: LmModelConfig, vocab: LmVocab) -> RecurrentLang
     output = nn.Linear(features, vocab.size)
     if config.tie_embeddings:
         output.weight = embedding.weight
-    dropout = kernels(config.custom_kernels).dropout(config.dropout)
-    return RecurrentLanguageModel(embedding, rnn, dropout, projection, output)
+    chosen = kernels(config.custom_kernels)
+    return RecurrentLanguageModel(
+        embedding, rnn, chosen.dropout(config.dropout), projection, output, chosen.rnn_step
+    )

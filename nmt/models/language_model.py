@@ -11,6 +11,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from nmt.models.fast import RnnStep, plain_rnn_step
 from nmt.models.recurrent import from_rnn_state, to_rnn_state
 
 
@@ -28,27 +29,35 @@ class LmStep(NamedTuple):
 class RecurrentLanguageModel(nn.Module):
     def __init__(
         self, embedding: nn.Embedding, rnn: nn.RNNBase, dropout: nn.Module,
-        projection: nn.Module, output: nn.Linear,
+        projection: nn.Module, output: nn.Linear, rnn_step: RnnStep = plain_rnn_step,
     ) -> None:  # fmt: skip
         """`projection` maps the RNN's outputs to the output layer's input (nn.Identity, or a
-        Linear to the embedding size when the output layer shares the embedding's weights)."""
+        Linear to the embedding size when the output layer shares the embedding's weights);
+        `rnn_step` runs the RNN over the single step of `decode_step` (nmt.models.fast)."""
         super().__init__()
         self.embedding = embedding
         self.rnn = rnn
         self.dropout = dropout
         self.projection = projection
         self.output = output
+        self.rnn_step = rnn_step
 
     def initial_state(self, batch_size: int, device: torch.device | str = "cpu") -> LmState:
         rnn = self.rnn
         hidden = torch.zeros(batch_size, rnn.num_layers, rnn.hidden_size, device=device)
         return LmState(hidden, hidden.clone() if isinstance(rnn, nn.LSTM) else None)
 
-    def features(self, tokens: torch.Tensor, state: LmState) -> tuple[torch.Tensor, LmState]:
+    def features(
+        self, tokens: torch.Tensor, state: LmState, one_step: bool = False
+    ) -> tuple[torch.Tensor, LmState]:
         """Token ids `[B, T]` from `state` -> the output layer's inputs `[B, T, E]` and the
         state after the last position."""
         embedded = self.dropout(self.embedding(tokens))
-        outputs, rnn_state = self.rnn(embedded, to_rnn_state(state.hidden, state.cell))
+        rnn_state = to_rnn_state(state.hidden, state.cell)
+        if one_step:
+            outputs, rnn_state = self.rnn_step(self.rnn, embedded, rnn_state)
+        else:
+            outputs, rnn_state = self.rnn(embedded, rnn_state)
         return self.projection(self.dropout(outputs)), LmState(*from_rnn_state(rnn_state))
 
     def forward(self, tokens: torch.Tensor, state: LmState) -> tuple[torch.Tensor, LmState]:
@@ -58,8 +67,8 @@ class RecurrentLanguageModel(nn.Module):
 
     def decode_step(self, prev_tokens: torch.Tensor, state: LmState) -> LmStep:
         """prev_tokens `[B]` -> log-probabilities `[B, V]` of the next token."""
-        logits, state = self(prev_tokens[:, None], state)
-        return LmStep(torch.log_softmax(logits[:, 0].float(), dim=-1), state)
+        features, state = self.features(prev_tokens[:, None], state, one_step=True)
+        return LmStep(torch.log_softmax(self.output(features)[:, 0].float(), dim=-1), state)
 
     @staticmethod
     def detach(state: LmState) -> LmState:

@@ -1,7 +1,8 @@
 """Speed paths: hand-written kernels and loops that compute the same functions as plain PyTorch,
 faster on the CPUs nmt is measured on (docs/RESULTS.md).
 
-- `ops`: tanh through sigmoid and a cheaper dropout mask (CPU; other devices use torch's own);
+- `ops`: tanh through sigmoid, a cheaper dropout mask, one RNN step without oneDNN (CPU; other
+  devices use torch's own);
 - `fed_lstm`: input feeding through an nn.LSTM's own weights, one product per step;
 - `input_feeding`: the one-layer LSTM + additive attention loop with a hand-written backward.
 
@@ -13,7 +14,7 @@ every model runs plain PyTorch; tests pin each speed path to the plain one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -22,16 +23,23 @@ from nmt.models.fast import ops
 from nmt.models.fast.fed_lstm import fed_lstm_loop
 from nmt.models.fast.input_feeding import fused_input_feeding, fused_loop_applies
 
+RnnStep = Callable[[nn.RNNBase, torch.Tensor, Any], tuple[torch.Tensor, Any]]
+
 
 class Kernels(NamedTuple):
     """The elementwise functions a builder hands to the modules it makes."""
 
     tanh: Callable[[torch.Tensor], torch.Tensor]
     dropout: Callable[[float], nn.Module]  # probability -> dropout module
+    rnn_step: RnnStep  # (rnn, inputs [B, 1, E], state) -> rnn(inputs, state), one time step
 
 
-PLAIN = Kernels(torch.tanh, nn.Dropout)
-CUSTOM = Kernels(ops.tanh, ops.Dropout)
+def plain_rnn_step(rnn: nn.RNNBase, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+    return rnn(inputs, state)
+
+
+PLAIN = Kernels(torch.tanh, nn.Dropout, plain_rnn_step)
+CUSTOM = Kernels(ops.tanh, ops.Dropout, ops.rnn_step)
 
 
 def kernels(custom: bool) -> Kernels:

@@ -1,4 +1,4 @@
-"""Replacements for two torch operations that are slow on CPU: same functions, cheaper kernels.
+"""Replacements for torch operations that are slow on CPU: same functions, cheaper kernels.
 
 Measured with torch 2.13 on 2 cores (benchmarks/cpu_limits.py prints these):
 - `torch.tanh` takes about 1 ms on a [64, 17, 512] tensor, `torch.sigmoid` about 0.15 ms; so
@@ -6,7 +6,8 @@ Measured with torch 2.13 on 2 cores (benchmarks/cpu_limits.py prints these):
   the usual backward, (1 - y^2) * grad.
 - `nn.Dropout` draws its mask with `bernoulli_`, about 7 ms for 655k elements; `Dropout` here
   compares 16-bit slices of 64-bit random integers with a threshold, about 2 ms.
-On other devices both fall back to torch's own kernels, which are fast there.
+- one time step of an nn.LSTM/GRU/RNN (`rnn_step`: sampling) runs without oneDNN.
+On other devices all fall back to torch's own kernels, which are fast there.
 """
 
 from __future__ import annotations
@@ -66,3 +67,17 @@ class Dropout(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+def rnn_step(rnn: nn.RNNBase, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+    """`rnn(inputs, state)` for a single time step. On the CPU PyTorch runs nn.LSTM/GRU/RNN
+    through oneDNN, which prepares the weights anew at every call: a step of a 2-layer 512 LSTM
+    took 3.1 ms that way and 0.4 ms through PyTorch's own kernels (docs/RESULTS.md), so a single
+    step runs with oneDNN off. Longer inputs (training, scoring) keep oneDNN."""
+    if inputs.device.type != "cpu" or not torch._C._get_mkldnn_enabled():
+        return rnn(inputs, state)
+    torch._C._set_mkldnn_enabled(False)
+    try:
+        return rnn(inputs, state)
+    finally:
+        torch._C._set_mkldnn_enabled(True)
