@@ -57,7 +57,11 @@ def test_one_rnn_step_without_onednn_matches_the_rnn_and_leaves_onednn_on(cell):
     state = torch.randn(2, 3, 32)
     state = (state, torch.randn(2, 3, 32)) if cell == "lstm" else state
     onednn = torch._C._get_mkldnn_enabled()
+    seen = []  # oneDNN's switch while the RNN runs
+    hook = rnn.register_forward_pre_hook(lambda *_: seen.append(torch._C._get_mkldnn_enabled()))
     outputs, after = rnn_step(rnn, inputs, state)
+    hook.remove()
+    assert seen == [False]
     expected, expected_after = rnn(inputs, state)
     torch.testing.assert_close(outputs, expected)
     torch.testing.assert_close(after, expected_after)

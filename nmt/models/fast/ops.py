@@ -76,6 +76,8 @@ def rnn_step(rnn: nn.RNNBase, inputs: torch.Tensor, state: Any) -> tuple[torch.T
     step runs with oneDNN off. Longer inputs (training, scoring) keep oneDNN."""
     if inputs.device.type != "cpu" or not torch._C._get_mkldnn_enabled():
         return rnn(inputs, state)
+    # The switch behind torch.backends.mkldnn.flags, set alone: flags() also resets the TF32
+    # settings and warns about them at every call, once per sampled token here.
     torch._C._set_mkldnn_enabled(False)
     try:
         return rnn(inputs, state)
