@@ -4,6 +4,7 @@ stream batching; bad input."""
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -54,6 +55,23 @@ def test_a_learnt_pattern_comes_back_exactly_at_temperature_zero(char_run, capsy
     assert metadata["best"]["val_loss"] < 0.1 and metadata["units"] == "chars"
 
 
+def test_int8_weights_sample_the_pattern_and_score_it_as_the_float_model(
+    char_run, tmp_path, capsys
+):
+    text = "".join(f"{line}\n" for line in PATTERN)
+    assert main(["lm", "sample", "-m", str(char_run), "--prompt", "the", "--temperature", "0",
+                 "--max-tokens", str(len(text) - 3), "--quantize"]) == 0  # fmt: skip
+    assert capsys.readouterr().out == text + "\n"
+    lines = tmp_path / "lines.txt"
+    lines.write_text(text * 4)
+    totals = []
+    for quantize in ([], ["--quantize"]):
+        assert main(["lm", "score", "-m", str(char_run), "-i", str(lines), "--stream",
+                     *quantize]) == 0  # fmt: skip
+        totals.append(float(re.search(r"([\d.]+) nats/character", capsys.readouterr().out)[1]))
+    assert totals[0] < 0.5 and totals[1] == pytest.approx(totals[0], abs=0.02)
+
+
 def test_scores_tell_the_pattern_from_noise_and_the_stream_score_is_validations(
     char_run, pattern_text
 ):
@@ -95,8 +113,9 @@ def test_a_sentence_model_over_pieces_writes_one_line(pattern_text, tmp_path):
                  f"output_dir={tmp_path}", "name=pieces", "data.units=pieces",
                  "data.vocab_size=40", "data.mode=sentences", "data.batch_tokens=200",
                  "data.splits.train=train.txt", "data.splits.validation=valid.txt",
-                 "trainer.max_epochs=6", *SMALL]) == 0  # fmt: skip
+                 "trainer.max_epochs=6", *SMALL, "model.weight_dropout=0.2"]) == 0  # fmt: skip
     sampler = Sampler.load(tmp_path / "pieces")
+    assert sampler.model.weight_dropout.p == 0.2  # trained with recurrent weights dropped
     (line,) = sampler.complete("a dog", SamplingOptions(temperature=0, max_tokens=50))
     assert "a dog" + line == PATTERN[1]
 

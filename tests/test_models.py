@@ -11,6 +11,7 @@ from nmt.models.fast.fed_lstm import FedLSTM, fed_lstm_loop
 from nmt.models.fast.input_feeding import fused_input_feeding
 from nmt.models.quantize import quantize_dynamic_int8
 from nmt.models.recurrent import build_rnn
+from nmt.models.weight_drop import RecurrentWeightDropout
 from nmt.translation.config import ModelConfig, SlotMemoryConfig
 from nmt.translation.model import build_embedding, build_seq2seq
 
@@ -279,3 +280,27 @@ def test_reorder_selects_every_tensor_along_the_batch():
 def test_tied_embeddings_share_one_parameter():
     model = build_seq2seq(tiny_config(tie_embeddings=True), VOCAB, VOCAB)
     assert model.generator.weight is model.decoder.embedding.weight
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_weight_dropout_drops_recurrent_weights_in_training_only(cell):
+    torch.manual_seed(0)
+    rnn = build_rnn(cell, 6, 12, num_layers=2)
+    inputs = torch.randn(3, 7, 6)
+    plain, _ = rnn(inputs)
+    dropout = RecurrentWeightDropout(0.5)
+    first, _ = dropout(rnn, inputs, None)
+    second, _ = dropout(rnn, inputs, None)
+    assert not torch.allclose(first, plain) and not torch.allclose(first, second)
+    first.sum().backward()
+    for layer in range(2):  # every recurrent weight learns, through the dropped copy
+        grad = getattr(rnn, f"weight_hh_l{layer}").grad
+        zero_share = float((grad == 0).float().mean())
+        assert 0.2 < zero_share < 0.8, "about half the entries were dropped, so get no gradient"
+    # Afterwards the layer holds its own weights again, and outside training nothing is dropped.
+    assert all(w is getattr(rnn, n) for n, w in zip(rnn._flat_weights_names, rnn._flat_weights))
+    dropout.eval()
+    assert torch.equal(dropout(rnn, inputs, None)[0], plain)
+    assert torch.equal(RecurrentWeightDropout(0.0)(rnn, inputs, None)[0], plain)
+    with pytest.raises(ValueError, match="weight dropout"):
+        RecurrentWeightDropout(1.0)

@@ -35,6 +35,7 @@ def add_commands(verbs: argparse._SubParsersAction) -> None:
     sample.add_argument("--max-tokens", type=int, default=500, help="tokens per sample (500)")
     sample.add_argument("--seed", type=int, default=None, help="repeat a sample exactly")
     sample.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    sample.add_argument("--quantize", action="store_true", help="int8 weights: faster on CPU")
     sample.set_defaults(command=_sample)
 
     score = verbs.add_parser(
@@ -48,6 +49,9 @@ def add_commands(verbs: argparse._SubParsersAction) -> None:
     score.add_argument("-i", "--input", help="text file (default: standard input)")
     score.add_argument("-o", "--output", help="per-line TSV file (default: stdout)")
     score.add_argument("--stream", action="store_true", help="the text as one stream")
+    score.add_argument(
+        "--quantize", action="store_true", help="score the int8 model that --quantize samples"
+    )
     score.set_defaults(command=_score)
 
 
@@ -61,7 +65,7 @@ def _sample(args: argparse.Namespace) -> int:
         raise NmtError(f"sampling options: {error}") from None
     if args.n < 1:
         raise NmtError(f"-n {args.n}: give at least 1")
-    sampler = Sampler.load(args.model, args.device)
+    sampler = Sampler.load(args.model, args.device, args.quantize)
     if args.n == 1:  # one sample: print each token as it is drawn
         sys.stdout.write(args.prompt)
         for pieces in sampler.stream(args.prompt, options, 1, args.seed):
@@ -78,16 +82,18 @@ def _score(args: argparse.Namespace) -> int:
     from nmt.data.textfile import read_lines, read_stdin_lines
     from nmt.lm.evaluate import score_lines, score_stream
     from nmt.lm.report import format_score_lines, format_total
+    from nmt.lm.run import load_language_model_dir
 
     if args.output:
         check_output_file(args.output)
     lines = read_lines(args.input) if args.input else read_stdin_lines()
     if not lines:
         raise NmtError(f"{args.input or 'standard input'}: no text to score")
+    loaded = load_language_model_dir(args.model, quantize=args.quantize)
     if args.stream:
-        print(format_total(score_stream(args.model, lines)))
+        print(format_total(score_stream(loaded, lines)))
         return 0
-    scores = score_lines(args.model, lines)
+    scores = score_lines(loaded, lines)
     write_output(args.output, format_score_lines(scores))
     print(format_total(scores), file=sys.stderr if not args.output else sys.stdout)
     return 0

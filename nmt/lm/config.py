@@ -57,6 +57,9 @@ class LmModelConfig:
     hidden_size: Count = 512
     layers: Count = 2
     dropout: Annotated[float, PROBABILITY] = 0.2  # on embeddings, between layers, on outputs
+    # training drops this share of the recurrent (hidden-to-hidden) weights, AWD-LSTM's
+    # DropConnect: the regulariser for small corpora trained for many epochs
+    weight_dropout: Annotated[float, Range(0, 1, open_high=True)] = 0.0
     tie_embeddings: bool = False  # the output layer shares the embedding's weights
     custom_kernels: bool = True  # CPU dropout of nmt.models.fast; false: torch's own
 
@@ -77,7 +80,9 @@ class LmConfig(RunConfig):
     )
 
     fixed_on_resume: ClassVar[tuple[str, ...]] = ("model.", "data.units", "data.vocab_size")
-    changeable_on_resume: ClassVar[tuple[str, ...]] = ("model.dropout", "model.custom_kernels")
+    changeable_on_resume: ClassVar[tuple[str, ...]] = (
+        "model.dropout", "model.weight_dropout", "model.custom_kernels"
+    )  # fmt: skip
 
 
 def load(name_or_path: str | None, overrides: Sequence[str] = ()) -> LmConfig:

@@ -12,6 +12,7 @@ from nmt.lm.vocab import LmVocab
 from nmt.models.fast import kernels
 from nmt.models.language_model import RecurrentLanguageModel
 from nmt.models.recurrent import build_rnn
+from nmt.models.weight_drop import RecurrentWeightDropout
 
 
 def build_language_model(config: LmModelConfig, vocab: LmVocab) -> RecurrentLanguageModel:
@@ -29,5 +30,6 @@ def build_language_model(config: LmModelConfig, vocab: LmVocab) -> RecurrentLang
         output.weight = embedding.weight
     chosen = kernels(config.custom_kernels)
     return RecurrentLanguageModel(
-        embedding, rnn, chosen.dropout(config.dropout), projection, output, chosen.rnn_step
-    )
+        embedding, rnn, chosen.dropout(config.dropout), projection, output, chosen.rnn_step,
+        RecurrentWeightDropout(config.weight_dropout),
+    )  # fmt: skip

