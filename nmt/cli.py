@@ -29,6 +29,8 @@ TASKS = {
                  "train, predict, evaluate", "classify"),
     "lm": ("nmt.lm.commands", "language models: train, sample (generate text), score "
            "(perplexity)", "lm"),
+    "forecast": ("nmt.forecast.commands", "time series forecasting: train, predict, evaluate "
+                 "(beside naive, seasonal naive, ETS and ARIMA)", "forecast"),
 }  # fmt: skip
 TRANSLATE_VERBS = ("train", "predict", "evaluate", "average", "bench", "demo")
 OLD_TRANSLATION_COMMANDS = ("train", "evaluate", "average", "bench", "demo")  # nmt train -> ...

@@ -77,6 +77,26 @@ def test_a_plain_rnn_must_pool_to_see_a_word_twenty_steps_back(
     assert accuracy >= 97 if learns else accuracy <= 70, accuracy
 
 
+def test_a_dilated_causal_conv_encoder_learns_the_task_with_max_pooling(keyword_task, tmp_path):
+    run = train_classifier(keyword_task, tmp_path, "conv", "model.cell=conv",
+                           "model.pooling=max", "trainer.max_epochs=4")  # fmt: skip
+    accuracy = json.loads((run / "metadata.json").read_text())["best"]["val_acc"]
+    assert accuracy >= 97, accuracy
+
+
+def test_checkpoints_that_name_the_encoder_rnn_still_load(attention_run):
+    """Weights saved before the encoder could be a convolution sit under `rnn.`."""
+    loaded = Classifier.load(attention_run)
+    weights = loaded.model.state_dict()
+    old = {k.replace("encoder.", "rnn.", 1) if k.startswith("encoder.") else k: v
+           for k, v in weights.items()}  # fmt: skip
+    assert any(k.startswith("rnn.") for k in old)
+    fresh = build_classifier(loaded.config.model, loaded.vocab)
+    fresh.load_state_dict(old)
+    for key, value in fresh.state_dict().items():
+        assert torch.equal(value, weights[key])
+
+
 def test_pieces_units_train_and_predict_keeps_every_line(keyword_task, tmp_path, capsys):
     run = train_classifier(keyword_task, tmp_path, "pieces", "data.units=pieces",
                            "data.vocab_size=60", "trainer.max_epochs=3")  # fmt: skip
@@ -111,12 +131,14 @@ def test_a_loaded_classifier_gives_a_text_the_same_scores_alone_and_in_a_batch(a
         )
 
 
+@pytest.mark.parametrize("cell", ["lstm", "conv"])
 @pytest.mark.parametrize("pooling", ["last", "max", "mean", "attention"])
-def test_every_pooling_ignores_padding(pooling):
+def test_every_pooling_ignores_padding(pooling, cell):
     vocab = ClassifyVocab.build(["a b c d", "e f"], ["x", "y"], "words", lowercase_words=True,
                                 min_word_count=1, max_word_chars=30, vocab_size=0)  # fmt: skip
     config = ClassifierModelConfig(word_embedding_size=4, char_embedding_size=3, hidden_size=5,
-                                   pooling=pooling, attention_size=3, layers=2)  # fmt: skip
+                                   pooling=pooling, attention_size=3, layers=2,
+                                   cell=cell)  # fmt: skip
     model = build_classifier(config, vocab).eval()
     classifier = Classifier(LoadedClassifier(model, vocab, ClassifyConfig(), {}), "cpu")
     short, long = classifier.classify(["a b", "a b c d e f a b"])

@@ -42,7 +42,7 @@ def offending(files: list[Path], forbidden) -> list[str]:
 
 
 def test_every_task_package_has_the_same_files():
-    assert task_packages() == ["classify", "lm", "memnet", "tagging", "translation"]
+    assert task_packages() == ["classify", "forecast", "lm", "memnet", "tagging", "translation"]
     for task in task_packages():
         names = {p.stem for p in (PACKAGE / task).glob("*.py")}
         assert TASK_FILES <= names, f"{task} lacks {sorted(TASK_FILES - names)}"

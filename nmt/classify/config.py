@@ -55,10 +55,13 @@ class ClassifierModelConfig:
     char_embedding_size: NonNegative = 0  # 0: no character encoder (words only)
     char_encoder: Literal["cnn", "lstm"] = "cnn"
     char_hidden_size: Count = 64  # cnn: filters; lstm: per direction
-    cell: Literal["rnn", "gru", "lstm"] = "lstm"
-    hidden_size: Count = 256  # per direction
-    layers: Count = 1
-    bidirectional: bool = True
+    # conv: a dilated causal convolution (nmt.models.conv) instead of a recurrent layer
+    cell: Literal["rnn", "gru", "lstm", "conv"] = "lstm"
+    hidden_size: Count = 256  # per direction; conv: channels
+    layers: Count = 1  # recurrent layers
+    bidirectional: bool = True  # recurrent only
+    conv_levels: Count = 4  # conv: dilations 1, 2, ..., 2**(levels-1)
+    kernel_size: Annotated[int, Range(2)] = 3  # conv: receptive field 1 + (k-1)(2**levels - 1)
     pooling: Literal["last", "max", "mean", "attention"] = "max"
     attention_size: Count = 128  # attention pooling's hidden size
     dropout: Annotated[float, PROBABILITY] = 0.5

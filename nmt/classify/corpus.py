@@ -5,16 +5,14 @@ columns "text" and "label"; hub datasets load through `datasets` itself."""
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
 import datasets
 
-from nmt.data.textfile import numbered_lines
+from nmt.data.tables import file_rows
 from nmt.errors import NmtError
 
 logger = logging.getLogger(__name__)
@@ -41,16 +39,8 @@ def read_labelled_file(
     """The rows of a local file (errors name the file and line). Without `with_labels` a label
     column may be missing (its rows get label None)."""
     path = Path(path)
-    if not path.is_file():
-        raise NmtError(f"{path}: no such file")
-    if file_format == "jsonl":
-        rows = _jsonl_rows(path)
-    elif file_format in ("tsv", "csv"):
-        rows = _table_rows(path, "\t" if file_format == "tsv" else ",")
-    else:
-        raise NmtError(f"{path}: unknown format {file_format!r}; choose one of {FILE_FORMATS}")
     texts = []
-    for line, row in rows:
+    for line, row in file_rows(path, file_format):
         where = f"{path}:{line}"
         text = _field(row, text_column, where)
         label = _field(row, label_column, where, required=with_labels)
@@ -71,37 +61,6 @@ def _field(row: Mapping[str, object], column: str, where: str, required: bool = 
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise NmtError(f"{where}: '{column}' must be text or a number, got {value!r}")
     return str(value)
-
-
-def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line, {column: value}) of a delimited file whose first line names the columns."""
-    lines = numbered_lines(path)
-    reader = csv.reader((text for _, text, _ in lines), delimiter=delimiter)
-    header = next(reader, None)
-    if header is None:
-        return
-    header = [name.strip() for name in header]
-    for fields in reader:
-        line = reader.line_num
-        if not fields or not any(field.strip() for field in fields):
-            continue
-        if len(fields) != len(header):
-            raise NmtError(f"{path}:{line}: {len(fields)} fields, but the header names "
-                           f"{len(header)} ({', '.join(header)})")  # fmt: skip
-        yield line, dict(zip(header, fields))
-
-
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
-    for line, text, _ in numbered_lines(path):
-        if not text.strip():
-            continue
-        try:
-            row = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise NmtError(f"{path}:{line}: not valid JSON ({error.msg})") from None
-        if not isinstance(row, dict):
-            raise NmtError(f"{path}:{line}: expected a JSON object, got {type(row).__name__}")
-        yield line, row
 
 
 def load_labelled_corpus(
