@@ -31,6 +31,8 @@ TASKS = {
            "(perplexity)", "lm"),
     "forecast": ("nmt.forecast.commands", "time series forecasting: train, predict, evaluate "
                  "(beside naive, seasonal naive, ETS and ARIMA)", "forecast"),
+    "study": ("nmt.study.commands", "studies: memory (how far back each recurrent cell "
+              "remembers)", "study"),
 }  # fmt: skip
 TRANSLATE_VERBS = ("train", "predict", "evaluate", "average", "bench", "demo")
 OLD_TRANSLATION_COMMANDS = ("train", "evaluate", "average", "bench", "demo")  # nmt train -> ...
