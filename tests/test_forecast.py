@@ -123,7 +123,7 @@ def test_gaps_and_empty_cells_become_missing_values_and_are_interpolated(tmp_pat
     table = read_series("csv", str(path), "day", ["sales"])
     assert table.frequency == "D" and table.season_length == 7 and table.length == 6
     assert np.isnan(table.targets[[1, 3], 0]).all()  # the empty cell and the missing day
-    assert table.missing_places(0) == [f"{path}:3", "time 2024-01-04 00:00:00 (no row)"]
+    assert table.places[1] == f"{path}:3" and table.places[3] is None  # None: no row there
     assert "frequency D inferred" in nmt_log.text
     filled = handle_missing(read_series("csv", str(path), "day", ["sales"]), "interpolate")
     assert filled.targets[:, 0].tolist() == [1, 2, 3, 4, 5, 6]

@@ -58,11 +58,6 @@ class SeriesTable:
             return list(pd.date_range(last, periods=count + 1, freq=self.frequency)[1:])
         return [_plain_number(last + self.step * k) for k in range(1, count + 1)]
 
-    def missing_places(self, column: int) -> list[str]:
-        """Where target column `column` has no value: file lines, or the times of gaps."""
-        rows = np.flatnonzero(np.isnan(self.targets[:, column]))
-        return [self.places[t] or f"time {self.times[t]} (no row)" for t in rows]
-
 
 def read_series(
     file_format: str, path: str, time_column: str | None, target_columns: Sequence[str],
