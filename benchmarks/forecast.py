@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from nmt.forecast.config import BASELINES
 from nmt.forecast.evaluate import evaluate_forecaster
 
 SERIES = {  # recipe -> file in the shared data folder
@@ -68,7 +69,7 @@ def run_series(args: argparse.Namespace, recipe: str) -> dict:
         minutes = (time.perf_counter() - started) / 60
         run_dir = Path(args.out) / name
         metadata = json.loads((run_dir / "metadata.json").read_text())
-        names = [] if baselines else ["naive", "seasonal_naive", "ets", "arima", "mstl_arima"]
+        names = [] if baselines else list(BASELINES)
         started = time.perf_counter()
         result = evaluate_forecaster(run_dir, baselines=names)
         if baselines is None:

@@ -17,7 +17,6 @@ from nmt.errors import NmtError
 
 logger = logging.getLogger(__name__)
 
-FILE_FORMATS = ("tsv", "csv", "jsonl")
 
 
 class LabelledText(NamedTuple):

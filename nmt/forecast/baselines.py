@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from nmt.errors import NmtError
+from nmt.forecast.config import BASELINES
 
 logger = logging.getLogger(__name__)
 
-BASELINES = ("naive", "seasonal_naive", "ets", "arima", "mstl_arima")
 ARIMA_ORDER = (2, 1, 1)
 
 

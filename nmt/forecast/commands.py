@@ -7,6 +7,7 @@ import argparse
 
 from nmt.engine.commands import add_train_verb, print_report_location, write_output
 from nmt.engine.rundir import check_output_file
+from nmt.forecast.config import BASELINES
 
 VERBS = ("train", "predict", "evaluate")
 
@@ -44,7 +45,7 @@ def add_commands(verbs: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--report", metavar="DIR", help="write the report files here")
     evaluate.add_argument(
         "--baselines",
-        default="naive,seasonal_naive,ets,arima,mstl_arima",
+        default=",".join(BASELINES),
         help="comma-separated, or 'none' (default: all)",
     )
     evaluate.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")

@@ -21,6 +21,8 @@ from nmt.engine.config import (
 from nmt.errors import NmtError
 
 TRAIN_COMMAND = "nmt forecast train"
+# The classical forecasts evaluate can score beside the model (nmt.forecast.baselines).
+BASELINES = ("naive", "seasonal_naive", "ets", "arima", "mstl_arima")
 
 
 @dataclass

@@ -210,9 +210,9 @@ def _numbers(rows: list[tuple[str, Mapping[str, Any]]], columns: Sequence[str]) 
 def _number(value: Any, where: str, column: str) -> float:
     """A cell as a float: NaN for an empty or NA cell; anything else that is not a number is an
     error naming the place."""
-    if value is None or isinstance(value, bool):
-        if value is None:
-            return math.nan
+    if value is None:
+        return math.nan
+    if isinstance(value, bool):
         raise NmtError(f"{where}: '{column}' must be a number, got {value!r}")
     if isinstance(value, (int, float)):
         return float(value)

@@ -71,7 +71,6 @@ class ForecastDataModule(L.LightningDataModule):
             self.scaling = SeriesScaling.fit(
                 table.targets[: split.train_end], table.covariates[: split.train_end],
                 table.target_names, table.covariate_names, self.data_config.scaling,
-                table.season_length, table.frequency,
             )  # fmt: skip
             self.scaling.save(self.run_dir)
 

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from nmt.engine.rundir import atomic_write, check_output_dir, write_report_files, write_text
-from nmt.forecast.baselines import BASELINES, baseline_forecast, check_baselines
+from nmt.forecast.baselines import baseline_forecast, check_baselines
 from nmt.forecast.batch import split_points
+from nmt.forecast.config import BASELINES
 from nmt.forecast.corpus import SeriesTable, interpolate_gaps
 from nmt.forecast.metrics import (
     average_scores,

@@ -37,7 +37,7 @@ def forecast_scores(truth: np.ndarray, forecast: np.ndarray, scale: float) -> di
     y, f = truth[observed], forecast[observed]
     error = np.abs(y - f)
     denominator = np.abs(y) + np.abs(f)
-    smape = np.where(denominator > 0, 2 * error / np.where(denominator > 0, denominator, 1), 0)
+    smape = 2 * error / np.where(denominator > 0, denominator, 1.0)  # 0 only where y = f = 0
     nonzero = y != 0
     return {
         "mae": float(error.mean()),

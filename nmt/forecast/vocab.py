@@ -6,7 +6,7 @@ directory as scaling.json."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -27,20 +27,18 @@ class SeriesScaling:
     covariate_names: list[str]
     covariate_center: list[float]
     covariate_scale: list[float]
-    season_length: int
-    frequency: str | None
 
     @classmethod
     def fit(
         cls, targets: np.ndarray, covariates: np.ndarray, target_names: list[str],
-        covariate_names: list[str], how: str, season_length: int, frequency: str | None,
+        covariate_names: list[str], how: str,
     ) -> SeriesScaling:  # fmt: skip
         """Statistics of the rows given (the training part), missing values ignored. 'none'
         keeps the values as they are."""
         target_center, target_scale = _statistics(targets, target_names, how)
         covariate_center, covariate_scale = _statistics(covariates, covariate_names, how)
         return cls(target_names, target_center, target_scale, covariate_names,
-                   covariate_center, covariate_scale, season_length, frequency)  # fmt: skip
+                   covariate_center, covariate_scale)  # fmt: skip
 
     def scale_targets(self, values: np.ndarray) -> np.ndarray:
         return (values - np.asarray(self.target_center)) / np.asarray(self.target_scale)
@@ -65,8 +63,10 @@ class SeriesScaling:
     def load(cls, run_dir: Path) -> SeriesScaling:
         path = Path(run_dir) / SCALING_FILE
         try:
-            return cls(**json.loads(path.read_text("utf-8")))
-        except (OSError, ValueError, TypeError) as error:
+            data = json.loads(path.read_text("utf-8"))
+            # Keys of runs saved before a field was dropped (season_length, frequency) are skipped.
+            return cls(**{f.name: data[f.name] for f in fields(cls)})
+        except (OSError, ValueError, TypeError, KeyError) as error:
             raise NmtError(f"{path}: not a scaling file this version reads ({error})") from None
 
 
