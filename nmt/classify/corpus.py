@@ -18,7 +18,6 @@ from nmt.errors import NmtError
 logger = logging.getLogger(__name__)
 
 
-
 class LabelledText(NamedTuple):
     text: str
     label: str | None  # None where the file gives no labels (texts to classify)
