@@ -29,12 +29,15 @@ def window(steps: int, receptive_field: int) -> torch.Tensor:
 
 @pytest.mark.parametrize("gated", [False, True])
 @pytest.mark.parametrize(
-    "levels, kernel_size, receptive_field", [(1, 2, 2), (3, 2, 8), (2, 3, 7), (3, 3, 15)]
+    "levels, kernel_size, base, receptive_field",
+    [(1, 2, 2, 2), (3, 2, 2, 8), (2, 3, 2, 7), (3, 3, 2, 15), (2, 4, 4, 16), (2, 3, 3, 9)],
 )
-def test_outputs_depend_on_exactly_the_receptive_field(levels, kernel_size, receptive_field, gated):
+def test_outputs_depend_on_exactly_the_receptive_field(
+    levels, kernel_size, base, receptive_field, gated
+):
     torch.manual_seed(0)
-    conv = DilatedCausalConv(3, 8, levels, kernel_size, gated=gated).double()
-    assert conv.receptive_field == receptive_field == 1 + (kernel_size - 1) * (2**levels - 1)
+    conv = DilatedCausalConv(3, 8, levels, kernel_size, gated=gated, dilation_base=base).double()
+    assert conv.receptive_field == receptive_field
     steps = receptive_field + 6
     assert torch.equal(dependence(conv, steps), window(steps, receptive_field))
 
@@ -64,6 +67,9 @@ def test_shapes_and_sizes(gated):
     dilations = [block.conv.dilation[0] for block in conv.blocks]
     assert dilations == [1, 2, 4, 8]
     assert [block.conv.out_channels for block in conv.blocks] == [14 if gated else 7] * 4
+    tiled = DilatedCausalConv(5, 7, levels=3, kernel_size=4, gated=gated, dilation_base=4)
+    assert [block.conv.dilation[0] for block in tiled.blocks] == [1, 4, 16]
+    assert tiled.receptive_field == 4**3
 
 
 def test_bad_sizes_are_refused():
@@ -71,6 +77,9 @@ def test_bad_sizes_are_refused():
         DilatedCausalConv(3, 4, levels=0)
     with pytest.raises(ValueError, match="kernel_size 1"):
         DilatedCausalConv(3, 4, levels=2, kernel_size=1)
+    for base in (1, 3):  # a base above the kernel size would skip offsets inside the field
+        with pytest.raises(ValueError, match=f"dilation_base {base}"):
+            DilatedCausalConv(3, 4, levels=2, dilation_base=base)
 
 
 def echo_accuracy(delay: int, levels: int = 3, symbols: int = 4, steps: int = 150) -> float:

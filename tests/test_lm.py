@@ -120,6 +120,44 @@ def test_a_sentence_model_over_pieces_writes_one_line(pattern_text, tmp_path):
     assert "a dog" + line == PATTERN[1]
 
 
+def test_a_conv_model_learns_the_pattern_and_reads_it_in_chunks_as_at_once(
+    pattern_text, tmp_path, capsys
+):
+    """model.cell=conv: a gated dilated causal convolution (receptive field 1 + 2 * 31 = 63
+    characters, more than a line) in place of the LSTM."""
+    assert main(["lm", "train", "-c", "tiny_shakespeare_char", f"data.path={pattern_text}",
+                 f"output_dir={tmp_path}", "name=conv", "data.splits.train=train.txt",
+                 "data.splits.validation=valid.txt", "trainer.max_epochs=4", *SMALL,
+                 "model.cell=conv", "model.conv_levels=5", "model.kernel_size=3"]) == 0  # fmt: skip
+    assert "receptive field 63 tokens" in capsys.readouterr().err
+    text = "".join(f"{line}\n" for line in PATTERN * 2)
+    assert main(["lm", "sample", "-m", str(tmp_path / "conv"), "--prompt", "we", "--temperature",
+                 "0", "--max-tokens", str(len(text) - 2)]) == 0  # fmt: skip
+    assert capsys.readouterr().out == "we sing songs at night .\n" + text[: len(text) - 25] + "\n"
+    # The state is the window the convolution still sees: chunks (and single steps) read with it
+    # give exactly the log-probabilities of the whole text read at once.
+    model = Sampler.load(tmp_path / "conv").model.double()
+    tokens = torch.randint(1, 20, (3, 150), generator=torch.Generator().manual_seed(0))
+    whole, _ = model(tokens, model.initial_state(3))
+    state, pieces = model.initial_state(3), []
+    for start, end in ((0, 10), (10, 11), (11, 90), (90, 150)):
+        logits, state = model(tokens[:, start:end], state)
+        pieces.append(logits)
+        assert state.hidden.size(1) == min(end, 62)
+    torch.testing.assert_close(torch.cat(pieces, dim=1), whole, rtol=0, atol=1e-12)
+    step = model.decode_step(tokens[:, 90], model.initial_state(3)._replace(
+        hidden=model.embedding(tokens[:, 28:90])))  # fmt: skip
+    expected = whole[:, 90].log_softmax(-1).float()  # decode_step gives float32
+    torch.testing.assert_close(step.log_probs, expected)
+
+
+def test_recurrent_weight_dropout_with_a_conv_is_refused(pattern_text, tmp_path, capsys):
+    assert main(["lm", "train", "-c", "tiny_shakespeare_char", f"data.path={pattern_text}",
+                 f"output_dir={tmp_path}", "model.cell=conv", "model.weight_dropout=0.3"]) == 2
+    assert "model.weight_dropout 0.3 drops recurrent weights" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
 class ChainStep(NamedTuple):
     log_probs: torch.Tensor
     state: tuple

@@ -9,9 +9,9 @@ from nmt.cli import main
 from nmt.study.memory import build_echo_model, count_parameters, size_for_parameters, study_memory
 from nmt.study.settings import CELLS, MemorySettings
 
-# Receptive field 8 (3 levels): delay 2 is inside it, delay 12 beyond it.
-SMALL = ["--cells", "lstm,conv", "--delays", "2,12", "--conv-levels", "3", "--parameters", "3000",
-         "--steps", "150", "--gradient-delay", "12"]  # fmt: skip
+# Receptive field 8 (kernel 2, 3 levels): delay 2 is inside it, delay 12 beyond it.
+SMALL = ["--cells", "lstm,conv", "--delays", "2,12", "--conv-kernel", "2", "--conv-levels", "3",
+         "--parameters", "3000", "--steps", "150", "--gradient-delay", "12"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +80,12 @@ def test_bad_options_are_named(tmp_path, capsys, option, value, message):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("target", [2_000, 10_000])
+@pytest.mark.parametrize("target", [3_000, 10_000])
 def test_each_cell_is_sized_to_the_same_parameter_budget(target):
+    settings = MemorySettings(symbols=4, parameters=target)
     for cell in CELLS:
-        size = size_for_parameters(cell, 4, target, conv_levels=6)
-        count = lambda s, cell=cell: count_parameters(build_echo_model(cell, 4, s, 6))
+        size = size_for_parameters(cell, settings)
+        count = lambda s, cell=cell: count_parameters(build_echo_model(cell, s, settings))
         # the nearest count to the target that a whole size gives
         assert abs(count(size) - target) <= min(abs(count(size + 1) - target),
                                                 abs(count(size - 1) - target))  # fmt: skip
@@ -93,7 +94,7 @@ def test_each_cell_is_sized_to_the_same_parameter_budget(target):
 
 def test_the_study_repeats_exactly():
     settings = MemorySettings(delays=(1, 3), cells=("rnn", "conv"), steps=5, parameters=400,
-                              conv_levels=2, scored_steps=8)  # fmt: skip
+                              conv_kernel=2, conv_levels=2, scored_steps=8)  # fmt: skip
     first, second = study_memory(settings), study_memory(settings)
     assert first["accuracy"] == second["accuracy"]
     assert first["gradients"] == second["gradients"]

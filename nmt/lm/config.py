@@ -19,6 +19,7 @@ from nmt.engine.config import (
     TrainerConfig,
     load_config,
 )  # fmt: skip
+from nmt.errors import NmtError
 
 TRAIN_COMMAND = "nmt lm train"
 
@@ -53,9 +54,13 @@ class LmDataConfig:
 @dataclass
 class LmModelConfig:
     embedding_size: Count = 256
-    cell: Literal["rnn", "gru", "lstm"] = "lstm"
-    hidden_size: Count = 512
-    layers: Count = 2
+    # conv: a gated dilated causal convolution (nmt.models.conv, WaveNet) that predicts from the
+    # last receptive-field tokens only, instead of a recurrent layer
+    cell: Literal["rnn", "gru", "lstm", "conv"] = "lstm"
+    hidden_size: Count = 512  # conv: channels
+    layers: Count = 2  # recurrent only
+    conv_levels: Count = 6  # conv: dilations 1, 2, ..., 2**(levels-1)
+    kernel_size: Annotated[int, Range(2)] = 2  # conv: receptive field 1 + (k-1)(2**levels - 1)
     dropout: Annotated[float, PROBABILITY] = 0.2  # on embeddings, between layers, on outputs
     # training drops this share of the recurrent (hidden-to-hidden) weights, AWD-LSTM's
     # DropConnect: the regulariser for small corpora trained for many epochs
@@ -87,4 +92,14 @@ class LmConfig(RunConfig):
 
 def load(name_or_path: str | None, overrides: Sequence[str] = ()) -> LmConfig:
     """A language-model recipe (packaged name or YAML file) with `key.sub=value` overrides."""
-    return load_config(name_or_path, overrides, LmConfig)
+    config = load_config(name_or_path, overrides, LmConfig)
+    check(config)
+    return config
+
+
+def check(config: LmConfig) -> None:
+    """What the fields' types cannot say: settings that contradict each other."""
+    if config.model.cell == "conv" and config.model.weight_dropout:
+        raise NmtError(f"model.weight_dropout {config.model.weight_dropout} drops recurrent "
+                       "weights, and model.cell=conv has none: set it to 0 (model.dropout "
+                       "applies to the convolution)")  # fmt: skip

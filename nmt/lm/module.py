@@ -17,21 +17,21 @@ from nmt.engine.optim import configure_optimization, schedule_callbacks
 from nmt.engine.throughput import TrainingLog
 from nmt.engine.validation import ValidationTally
 from nmt.lm.batch import LmBatch
-from nmt.models.language_model import LmState, RecurrentLanguageModel
+from nmt.models.language_model import LmState, NextTokenModel
 
 
 class LitLanguageModel(L.LightningModule):
-    """Training and validation of a RecurrentLanguageModel (a TaskModule: see nmt.engine.fit)."""
+    """Training and validation of a NextTokenModel (a TaskModule: see nmt.engine.fit)."""
 
     monitor = "val/loss"
     monitor_mode = "min"
 
     def __init__(
-        self, build_model: Callable[[], RecurrentLanguageModel], optim: OptimConfig
+        self, build_model: Callable[[], NextTokenModel], optim: OptimConfig
     ) -> None:
         super().__init__()
         self.build_model = build_model
-        self.model: RecurrentLanguageModel | None = None
+        self.model: NextTokenModel | None = None
         self.optim = optim
         self.training_log = TrainingLog()
         self._tally = ValidationTally(2)  # nll sum, tokens

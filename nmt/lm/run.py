@@ -14,17 +14,18 @@ import torch
 from nmt.engine.checkpoint import base_metadata, check_device, load_weights
 from nmt.engine.fit import FitParts, TaskRun
 from nmt.engine.rundir import CONFIG_FILE, WEIGHTS_FILE, check_run_dir, read_metadata
-from nmt.lm.config import TRAIN_COMMAND, LmConfig, load
+from nmt.lm.config import TRAIN_COMMAND, LmConfig, check, load
 from nmt.lm.datamodule import LmDataModule
 from nmt.lm.model import build_language_model
 from nmt.lm.module import LitLanguageModel
 from nmt.lm.vocab import PIECES_NAME, VOCAB_FILE, LmVocab
-from nmt.models.language_model import RecurrentLanguageModel
+from nmt.models.language_model import NextTokenModel
 from nmt.models.quantize import quantize_dynamic_int8
 
 
 def fit_parts(config: LmConfig, run_dir: Path) -> FitParts:
     """The modules of a language-model run; the network is built once the vocabulary exists."""
+    check(config)
     datamodule = LmDataModule(config.data, run_dir, seed=config.trainer.seed)
 
     def metadata(model: torch.nn.Module) -> dict[str, Any]:
@@ -49,7 +50,7 @@ train, resume = RUNS.train, RUNS.resume  # a new run from a config; an interrupt
 
 
 class LoadedLanguageModel(NamedTuple):
-    model: RecurrentLanguageModel
+    model: NextTokenModel
     vocab: LmVocab
     config: LmConfig
     metadata: dict[str, Any]

@@ -1,9 +1,12 @@
 """A dilated causal 1-D convolution encoder (WaveNet, van den Oord et al. 2016; the TCN of Bai et
-al. 2018): residual blocks whose dilations double, 1, 2, 4, ..., 2**(levels-1), so the span of
-inputs each output sees grows exponentially with depth while every output looks only back.
+al. 2018): residual blocks whose dilations grow geometrically, 1, b, b**2, ..., b**(levels-1) with
+b = 2 by default (dilations double), so the span of inputs each output sees grows exponentially
+with depth while every output looks only back.
 
 Receptive field (steps t' <= t that output t depends on, t itself included):
-    1 + (kernel_size - 1) * (2**levels - 1)
+    1 + (kernel_size - 1) * (b**levels - 1) / (b - 1)
+which is 1 + (kernel_size - 1) * (2**levels - 1) for b = 2, and kernel_size**levels for
+b = kernel_size (WaveNet's tiling: every offset inside the field reached by exactly one path).
 """
 
 from __future__ import annotations
@@ -43,8 +46,8 @@ class CausalConvBlock(nn.Module):
 
 
 class DilatedCausalConv(nn.Module):
-    """Stack of residual blocks of causal 1-D convolutions with dilations 1, 2, 4, ...,
-    2**(levels-1), after a 1x1 projection of the inputs to `channels`.
+    """Stack of residual blocks of causal 1-D convolutions with dilations 1, b, b**2, ...,
+    b**(levels-1) (b = dilation_base), after a 1x1 projection of the inputs to `channels`.
 
     Batch-first like the recurrent encoders, [B, T, input_size] -> [B, T, channels]: output t
     depends only on inputs t' <= t with t - t' < receptive_field. Unlike a recurrent layer it
@@ -58,16 +61,21 @@ class DilatedCausalConv(nn.Module):
         kernel_size: int = 2,
         gated: bool = False,
         dropout: float = 0.0,
+        dilation_base: int = 2,
     ) -> None:
         super().__init__()
-        if levels < 1 or kernel_size < 2:
-            raise ValueError(f"levels {levels} and kernel_size {kernel_size}: give >= 1 and >= 2")
+        if levels < 1 or kernel_size < 2 or not 2 <= dilation_base <= kernel_size:
+            raise ValueError(f"levels {levels}, kernel_size {kernel_size} and dilation_base "
+                             f"{dilation_base}: give levels >= 1, kernel_size >= 2 and 2 <= "
+                             "dilation_base <= kernel_size (a larger base leaves offsets inside "
+                             "the field unseen)")  # fmt: skip
         self.projection = nn.Conv1d(input_size, channels, 1)
         self.blocks = nn.Sequential(*(
-            CausalConvBlock(channels, kernel_size, 2**level, gated, dropout)
+            CausalConvBlock(channels, kernel_size, dilation_base**level, gated, dropout)
             for level in range(levels)
         ))  # fmt: skip
-        self.receptive_field = 1 + (kernel_size - 1) * (2**levels - 1)
+        self.receptive_field = 1 + (kernel_size - 1) * sum(dilation_base**level
+                                                           for level in range(levels))
         self.output_size = channels
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:

@@ -42,7 +42,8 @@ def add_commands(verbs: argparse._SubParsersAction) -> None:
         ("batch_size", int, "sequences per step"),
         ("lr", float, "Adam learning rate"),
         ("scored_steps", int, "steps scored per sequence (sequences are d + this long)"),
-        ("conv_levels", int, "conv levels: receptive field 2**levels"),
+        ("conv_kernel", int, "conv kernel size; dilations kernel**level"),
+        ("conv_levels", int, "conv levels: receptive field kernel**levels"),
         ("threshold", float, "accuracy that counts a delay as remembered"),
         ("gradient_delay", int, "delay of the models in gradients.png (trained if not a delay)"),
         ("seed", int, "seed of every initialisation and sequence"),
@@ -55,7 +56,7 @@ def add_commands(verbs: argparse._SubParsersAction) -> None:
 
 
 def _memory(args: argparse.Namespace) -> int:
-    copied = ("symbols", "parameters", "steps", "batch_size", "lr", "scored_steps",
+    copied = ("symbols", "parameters", "steps", "batch_size", "lr", "scored_steps", "conv_kernel",
               "conv_levels", "threshold", "gradient_delay", "seed", "gate_init")  # fmt: skip
     settings = MemorySettings(
         delays=parse_delays(args.delays), cells=parse_cells(args.cells),

@@ -60,14 +60,19 @@ class EchoModel(nn.Module):
         return self.readout(self.encoder(inputs))
 
 
-def build_echo_model(cell: str, symbols: int, size: int, conv_levels: int) -> EchoModel:
+def build_echo_model(cell: str, size: int, settings: MemorySettings) -> EchoModel:
     """One layer of `cell` with `size` hidden units (channels for conv: WaveNet's gated
-    activation, which learns the long taps here far faster than ReLU) and its readout."""
+    activation, which learns the long taps here far faster than ReLU, and dilations
+    conv_kernel**level, so that the receptive field is conv_kernel**conv_levels) and its
+    readout to settings.symbols logits."""
     if cell == "conv":
-        encoder: nn.Module = DilatedCausalConv(symbols, size, conv_levels, gated=True)
+        encoder: nn.Module = DilatedCausalConv(
+            settings.symbols, size, settings.conv_levels, settings.conv_kernel, gated=True,
+            dilation_base=settings.conv_kernel,
+        )  # fmt: skip
     else:
-        encoder = RecurrentOutputs(cell, symbols, size)
-    return EchoModel(encoder, size, symbols)
+        encoder = RecurrentOutputs(cell, settings.symbols, size)
+    return EchoModel(encoder, size, settings.symbols)
 
 
 @torch.no_grad()
@@ -93,10 +98,11 @@ def count_parameters(model: nn.Module) -> int:
     return sum(parameter.numel() for parameter in model.parameters())
 
 
-def size_for_parameters(cell: str, symbols: int, target: int, conv_levels: int) -> int:
-    """The hidden size (channels) whose model has the parameter count nearest `target`: the
-    count grows with the size, so double until past the target, then bisect."""
-    count = lambda size: count_parameters(build_echo_model(cell, symbols, size, conv_levels))
+def size_for_parameters(cell: str, settings: MemorySettings) -> int:
+    """The hidden size (channels) whose model has the parameter count nearest
+    settings.parameters: the count grows with the size, so double until past it, then bisect."""
+    target = settings.parameters
+    count = lambda size: count_parameters(build_echo_model(cell, size, settings))
     high = 1
     while count(high) < target:
         high *= 2
@@ -175,7 +181,7 @@ class CellResults(NamedTuple):
 
 def study_cell(cell: str, settings: MemorySettings) -> CellResults:
     """One cell at every delay: a fresh model each time, from the same seed."""
-    size = size_for_parameters(cell, settings.symbols, settings.parameters, settings.conv_levels)
+    size = size_for_parameters(cell, settings)
     accuracy, initial, trained, seconds = {}, [], [], 0.0
     for delay in sorted({*settings.delays, settings.gradient_delay}):
         model = build_study_model(cell, size, delay, settings)
@@ -192,6 +198,10 @@ def study_cell(cell: str, settings: MemorySettings) -> CellResults:
             trained = gradient_by_lag(model, delay, settings, _generator(settings, delay, 2))
     info = {"size": size, "parameters": count_parameters(model),
             "receptive_field": getattr(model.encoder, "receptive_field", None)}  # fmt: skip
+    if isinstance(model.encoder, DilatedCausalConv):
+        blocks = model.encoder.blocks
+        info["kernel_size"] = blocks[0].conv.kernel_size[0]
+        info["dilations"] = [block.conv.dilation[0] for block in blocks]
     return CellResults(info, accuracy, initial, trained, seconds)
 
 
@@ -199,7 +209,7 @@ def build_study_model(cell: str, size: int, delay: int, settings: MemorySettings
     """The model for one delay, seeded; gated cells chrono-initialised for the training
     sequences' length (delay + scored_steps) unless settings.gate_init is "torch"."""
     torch.manual_seed(settings.seed)
-    model = build_echo_model(cell, settings.symbols, size, settings.conv_levels)
+    model = build_echo_model(cell, size, settings)
     if isinstance(model.encoder, RecurrentOutputs) and settings.gate_init == "chrono":
         chrono_init(model.encoder.rnn, delay + settings.scored_steps)
     return model

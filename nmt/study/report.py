@@ -56,7 +56,11 @@ def describe_models(results: dict[str, Any]) -> list[str]:
     lines = []
     for cell, model in results["models"].items():
         unit = "channels (gated)" if model["receptive_field"] else "hidden units"
-        field = f", receptive field {model['receptive_field']}" if model["receptive_field"] else ""
+        field = ""
+        if model["receptive_field"]:
+            field = (f", kernel {model['kernel_size']}, dilations "
+                     f"{', '.join(map(str, model['dilations']))}, receptive field "
+                     f"{model['receptive_field']}")  # fmt: skip
         lines.append(f"{cell}: {model['size']} {unit}, {model['parameters']:,} parameters{field}")
     return lines
 
