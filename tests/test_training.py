@@ -11,7 +11,8 @@ import torch
 from lightning.pytorch.callbacks import Timer
 
 from nmt.engine import precision
-from nmt.engine.optim import BudgetDecay, inverse_sqrt_schedule
+from nmt.engine.config import OptimConfig
+from nmt.engine.optim import BudgetDecay, build_optimization, inverse_sqrt_schedule
 from nmt.engine.precision import cpu_has_bf16, lightning_precision
 from nmt.engine.rundir import LIGHTNING_DIR, read_metadata
 from nmt.errors import NmtError
@@ -145,6 +146,18 @@ def test_inverse_sqrt_schedule_warms_up_then_decays():
     assert factor(0) == pytest.approx(0.01)
     assert factor(99) == pytest.approx(1.0)
     assert factor(399) == pytest.approx(0.5)
+
+
+def test_step_schedule_multiplies_the_rate_every_step_epochs():
+    optim = OptimConfig(lr=0.01, schedule="step", step_epochs=3, plateau_factor=0.5)
+    built = build_optimization([torch.nn.Parameter(torch.zeros(2))], optim, "val/acc")
+    assert built["lr_scheduler"]["interval"] == "epoch"
+    rates = []
+    for _ in range(7):
+        rates.append(built["optimizer"].param_groups[0]["lr"])
+        built["optimizer"].step()
+        built["lr_scheduler"]["scheduler"].step()
+    assert rates == pytest.approx([0.01] * 3 + [0.005] * 3 + [0.0025])
 
 
 def test_budget_schedule_holds_the_rate_then_decays_to_the_minimum():

@@ -80,11 +80,12 @@ class OptimConfig:
     label_smoothing: Annotated[float, PROBABILITY] = 0.1
     # budget: the base rate, then a linear decay to min_lr over the last decay_fraction of
     # trainer.max_minutes (a wall-clock budget has no step count known in advance)
-    schedule: Literal["constant", "plateau", "inverse_sqrt", "budget"] = "plateau"
+    schedule: Literal["constant", "plateau", "step", "inverse_sqrt", "budget"] = "plateau"
     warmup_steps: NonNegative = 1000  # inverse_sqrt: linear warm-up, then lr * sqrt(warmup/step)
-    # plateau: lr *= factor when the validation score stalls
+    # plateau: lr *= factor when the validation score stalls; step: every step_epochs epochs
     plateau_factor: Annotated[float, Range(0, 1, open_low=True, open_high=True)] = 0.5
     plateau_patience: NonNegative = 2  # validations without improvement before the lr drops
+    step_epochs: Count = 25
     min_lr: Annotated[float, NON_NEGATIVE] = 1e-5
     decay_fraction: Annotated[float, FRACTION] = 0.3  # budget: share of the budget spent decaying
 

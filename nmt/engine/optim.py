@@ -1,7 +1,7 @@
 """Optimiser and learning-rate schedules, as every task's LightningModule returns them from
 `configure_optimizers` and `configure_callbacks`: Adam/AdamW (fused where the device allows),
-constant, plateau (on the monitored validation score), inverse square root with warm-up, or a
-linear decay over the end of a wall-clock budget."""
+constant, plateau (on the monitored validation score), step (every optim.step_epochs epochs),
+inverse square root with warm-up, or a linear decay over the end of a wall-clock budget."""
 
 from __future__ import annotations
 
@@ -65,6 +65,12 @@ def build_optimization(
                 "strict": False,
             },
         }
+    if optim.schedule == "step":
+        scheduler = torch.optim.lr_scheduler.StepLR(
+            optimizer, optim.step_epochs, optim.plateau_factor
+        )
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}  # fmt: skip
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, inverse_sqrt_schedule(optim.warmup_steps)
     )

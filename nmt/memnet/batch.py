@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -46,3 +47,25 @@ def collate_stories(examples: Sequence[Mapping[str, Any]]) -> StoryBatch:
         torch.tensor([e["answer_id"] for e in examples]),
         torch.tensor([e.get("index", i) for i, e in enumerate(examples)]),
     )
+
+
+class NoisyStories:
+    """Training's collate with random noise: about `share` of each story's length in empty
+    sentences (no words, so only their age embedding) inserted at random places before the
+    batch is made, keeping the last `max_sentences`."""
+
+    def __init__(self, share: float, max_sentences: int, seed: int) -> None:
+        self.share = share
+        self.max_sentences = max_sentences
+        self.random = random.Random(seed)
+
+    def __call__(self, examples: Sequence[Mapping[str, Any]]) -> StoryBatch:
+        return collate_stories([self.with_empty_sentences(e) for e in examples])
+
+    def with_empty_sentences(self, example: Mapping[str, Any]) -> dict[str, Any]:
+        story = list(example["story_ids"])
+        wanted = self.share * len(story)
+        empty = int(wanted) + (self.random.random() < wanted - int(wanted))
+        for _ in range(empty):
+            story.insert(self.random.randint(0, len(story)), [])
+        return {**example, "story_ids": story[-self.max_sentences :]}

@@ -27,7 +27,8 @@ def add_commands(verbs: argparse._SubParsersAction) -> None:
         "each hop's addressing weights over the story's sentences.",
     )  # fmt: skip
     predict.add_argument("-m", "--model", required=True, metavar="DIR", help="reader directory")
-    predict.add_argument("-i", "--input", required=True, metavar="FILE", help="JSONL stories")
+    predict.add_argument("-i", "--input", required=True, metavar="FILE",
+                         help="stories in the run's data.format")
     predict.add_argument("-o", "--output", help="output file, written atomically (default: stdout)")
     predict.add_argument("--weights", action="store_true", help="JSON lines with the weights")
     predict.set_defaults(command=_predict)
@@ -39,7 +40,8 @@ def add_commands(verbs: argparse._SubParsersAction) -> None:
         "each hop for a few examples.",
     )  # fmt: skip
     evaluate.add_argument("-m", "--model", required=True, metavar="DIR", help="reader directory")
-    evaluate.add_argument("--data", metavar="FILE", help="JSONL stories (default: run's test)")
+    evaluate.add_argument("--data", metavar="FILE",
+                          help="stories in the run's data.format (default: its test split)")
     evaluate.add_argument("--report", metavar="DIR", help="write report.json and report.md")
     evaluate.add_argument("--examples", type=int, default=3, help="examples in the report (3)")
     evaluate.set_defaults(command=_evaluate)
@@ -52,7 +54,8 @@ def _predict(args: argparse.Namespace) -> int:
     if args.output:
         check_output_file(args.output)
     reader = Reader.load(args.model)
-    found = reader.answer(read_story_file(args.input, with_answers=False))
+    examples = read_story_file(args.input, False, reader.config.data.format)
+    found = reader.answer(examples)
     if args.weights:
         lines = [json.dumps({"answer": f.answer, "weights": f.weights}) for f in found]
     else:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from nmt.engine.config import (
     Count,
     NonNegative,
     OptimConfig,
+    Range,
     RunConfig,
     TrainerConfig,
     load_config,
@@ -23,18 +24,28 @@ TRAIN_COMMAND = "nmt memnet train"
 class StoryDataConfig:
     """Story / question files, or the generated task when no path is given."""
 
-    path: str | None = None  # folder of JSONL files; null: generate the task into RUN/data
+    # jsonl: one example a line (nmt.memnet.corpus); babi: the bAbI tasks' numbered lines
+    format: Literal["jsonl", "babi"] = "jsonl"
+    path: str | None = None  # folder of the files; null: generate the task into RUN/data
+    # bAbI task number: its files qaN_*_train.txt and qaN_*_test.txt in `path` (replaces splits)
+    babi_task: Annotated[int, Range(1, 20)] | None = None
     splits: dict[str, str] = field(
         default_factory=lambda: {
             "train": "train.jsonl", "validation": "validation.jsonl", "test": "test.jsonl"
         }
     )  # fmt: skip
+    # without a validation file, this share of the training questions is held out (at random)
+    validation_fraction: Annotated[float, Range(0, 1, open_low=True, open_high=True)] = 0.1
     generate_sizes: dict[str, Count] = field(
         default_factory=lambda: {"train": 10000, "validation": 1000, "test": 1000}
     )
     generate_seed: NonNegative = 0
     max_sentences: Count = 50  # the memory holds a story's last N sentences
     batch_size: Count = 32
+    # random noise (end-to-end memory networks): in training, about this share of empty
+    # sentences is inserted at random places in each story, so that the reader cannot lean on
+    # exact sentence ages
+    random_noise: Annotated[float, Range(0, 1, open_high=True)] = 0.0
 
 
 @dataclass
@@ -45,6 +56,11 @@ class MemNetModelConfig:
     hops: Count = 3
     addressing: Literal["dot", "additive"] = "dot"
     top_k: Count | None = None  # read only the k best-matching sentences
+    # layerwise: one key and one value embedding for all hops; adjacent: hop k's values are
+    # hop k+1's keys (nmt.models.memnet)
+    tying: Literal["layerwise", "adjacent"] = "layerwise"
+    # linear start: the first this many epochs are trained without the memory's softmax
+    linear_start: NonNegative = 0
 
 
 @dataclass

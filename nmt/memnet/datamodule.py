@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 
 from nmt.data.batching import token_batch_loader
 from nmt.errors import NmtError
-from nmt.memnet.batch import collate_stories, encode_story
+from nmt.memnet.batch import NoisyStories, collate_stories, encode_story
 from nmt.memnet.config import StoryDataConfig
 from nmt.memnet.corpus import load_story_files, story_files
 from nmt.memnet.synthetic import write_story_splits
@@ -36,9 +36,8 @@ class StoryDataModule(L.LightningDataModule):
         self.vocab: StoryVocab | None = None
         self.encoded: dict[str, datasets.Dataset] = {}
         self._validation_types: list[str] | None = None
-        for split in ("train", "validation"):
-            if split not in self.files:
-                raise NmtError(f"data.splits must name a {split} file")
+        if "train" not in self.files:
+            raise NmtError("data.splits must name a train file")
 
     def prepare_data(self) -> None:
         config = self.data_config
@@ -77,19 +76,28 @@ class StoryDataModule(L.LightningDataModule):
         return self._validation_types
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        config = self.data_config
+        collate = collate_stories
+        if config.random_noise:
+            collate = NoisyStories(config.random_noise, config.max_sentences, self.seed)
+        return self._loader("train", shuffle=True, collate=collate)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("validation", shuffle=False)
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def _loader(self, split: str, shuffle: bool, collate=collate_stories) -> DataLoader:
         dataset = self.encoded[split]
         return token_batch_loader(  # every example counts 1: batches of batch_size examples
-            dataset, [1] * dataset.num_rows, self.data_config.batch_size, collate_stories,
-            shuffle, self.seed, self.trainer,
+            dataset, [1] * dataset.num_rows, self.data_config.batch_size, collate, shuffle,
+            self.seed, self.trainer,
         )  # fmt: skip
 
     def _require_corpus(self) -> datasets.DatasetDict:
+        """The training and validation examples (validation held out of the training file when
+        there is no validation file)."""
         if self.corpus is None:
-            self.corpus = load_story_files({s: self.files[s] for s in ("train", "validation")})
+            config = self.data_config
+            files = {s: self.files[s] for s in ("train", "validation") if s in self.files}
+            self.corpus = load_story_files(files, config.format, config.validation_fraction,
+                                           self.seed)  # fmt: skip
         return self.corpus

@@ -27,7 +27,7 @@ def evaluate_reader(
     reader = Reader.load(model_dir)
     if data_path is None:
         data_path = story_files(reader.config.data, Path(model_dir))["test"]
-    rows = read_story_file(Path(data_path))
+    rows = read_story_file(Path(data_path), story_format=reader.config.data.format)
     if not rows:
         raise NmtError(f"{data_path}: no questions to answer")
     found = reader.answer(rows, batch_size)

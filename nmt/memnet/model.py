@@ -11,5 +11,6 @@ def build_reader(config: MemnetConfig, vocab: StoryVocab) -> MemoryNetworkReader
     model = config.model
     return MemoryNetworkReader(
         len(vocab.words), len(vocab.answers), model.embedding_size, model.hops,
-        config.data.max_sentences, model.addressing, model.top_k,
+        config.data.max_sentences, model.addressing, model.top_k, model.tying,
+        [vocab.ids(answer.replace(",", " ")) for answer in vocab.answers],
     )  # fmt: skip

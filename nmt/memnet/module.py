@@ -3,6 +3,7 @@ accuracy overall and per question type, gathered over every rank's share of the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import lightning as L
@@ -16,6 +17,8 @@ from nmt.memnet.batch import StoryBatch
 from nmt.memnet.metrics import accuracy_by_type
 from nmt.models.memnet import MemoryNetworkReader
 
+logger = logging.getLogger(__name__)
+
 
 class LitMemNet(L.LightningModule):
     """Training and validation of a MemoryNetworkReader (a TaskModule: see nmt.engine.fit). The
@@ -24,9 +27,13 @@ class LitMemNet(L.LightningModule):
     monitor = "val/acc"
     monitor_mode = "max"
 
-    def __init__(self, build_model: Callable[[], MemoryNetworkReader], optim: OptimConfig) -> None:
+    def __init__(
+        self, build_model: Callable[[], MemoryNetworkReader], optim: OptimConfig,
+        linear_start_epochs: int = 0,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.build_model = build_model
+        self.linear_start_epochs = linear_start_epochs
         self.model: MemoryNetworkReader | None = None
         self.optim = optim
         self.training_log = TrainingLog()  # "tokens" here: questions
@@ -36,6 +43,7 @@ class LitMemNet(L.LightningModule):
     def configure_model(self) -> None:
         if self.model is None:
             self.model = self.build_model()
+            self.model.linear_start = self.linear_start_epochs > 0  # (a resumed run: its own)
 
     def _loss(self, batch: StoryBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean answer cross-entropy of the batch, and the answer logits."""
@@ -65,6 +73,12 @@ class LitMemNet(L.LightningModule):
         self.log("val/acc", overall, prog_bar=True, sync_dist=False)
         for kind, accuracy in by_type.items():
             self.log(f"val/acc_{kind}", accuracy, sync_dist=False)
+
+    def on_train_epoch_start(self) -> None:
+        if self.model.linear_start and self.current_epoch >= self.linear_start_epochs:
+            self.model.linear_start = False
+            logger.info("linear start ends after %d epochs (step %d): the memory's softmax is "
+                        "back", self.current_epoch, self.trainer.global_step)  # fmt: skip
 
     def configure_optimizers(self):
         return configure_optimization(self, self.optim)

@@ -34,7 +34,8 @@ def fit_parts(config: MemnetConfig, run_dir: Path) -> FitParts:
             model, words=len(vocab.words), answers=vocab.answers, question_types=vocab.types
         )
 
-    module = LitMemNet(lambda: build_reader(config, datamodule.vocab), config.optim)
+    module = LitMemNet(lambda: build_reader(config, datamodule.vocab), config.optim,
+                       config.model.linear_start)  # fmt: skip
     return FitParts(module, datamodule, metadata)
 
 

@@ -4,11 +4,17 @@ several hops the updated query picks the answer word.
 
 Sentences are bags of word embeddings weighted by position (so "mary went to the kitchen" and
 "the kitchen went to mary" differ), plus a learned embedding of how recent the sentence is.
+
+Two ways to share weights across hops (the paper's section 2.2): `layerwise`, one key and one
+value embedding for every hop and a learned map of each hop's read into the query; `adjacent`,
+hops+1 embeddings where hop k's keys use embedding k and its values embedding k+1 (the next hop's
+keys), and the question the first.
 """
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from collections.abc import Sequence
+from typing import Literal, NamedTuple, cast
 
 import torch
 from torch import nn
@@ -25,6 +31,17 @@ def position_weights(length: int, size: int) -> torch.Tensor:
     return (1 - j) - k * (1 - 2 * j)
 
 
+@torch.no_grad()
+def small_init(embedding: nn.Embedding) -> None:
+    """N(0, 0.1) as in end-to-end memory networks, for the adjacent reader: a bag of word vectors
+    of torch's N(0, 1) gives addressing scores so large that the first reads are one-hot, and,
+    without the softmax (linear start), weights that explode. (The layerwise reader keeps
+    torch's initialisation, with which its recipe `stories` was tuned.)"""
+    embedding.weight.normal_(0.0, 0.1)
+    if embedding.padding_idx is not None:
+        embedding.weight[embedding.padding_idx] = 0.0
+
+
 class SentenceEncoder(nn.Module):
     """Word ids `[..., W]` -> position-weighted sum of their embeddings `[..., E]`."""
 
@@ -33,8 +50,14 @@ class SentenceEncoder(nn.Module):
         self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=PAD_ID)
 
     def forward(self, words: torch.Tensor) -> torch.Tensor:
-        weights = position_weights(words.size(-1), self.embedding.embedding_dim)
-        return (self.embedding(words) * weights.to(self.embedding.weight.device)).sum(-2)
+        """Each sentence weighted by its own length J (its words are a prefix of the row)."""
+        lengths = (words != PAD_ID).sum(-1, keepdim=True).clamp(min=1)  # [..., 1]
+        size = self.embedding.embedding_dim
+        j = torch.arange(1, words.size(-1) + 1, device=words.device)  # [W]
+        j = (j / lengths)[..., None]  # [..., W, 1]
+        k = torch.arange(1, size + 1, device=words.device) / size  # [E]
+        weights = (1 - j) - k * (1 - 2 * j)  # position_weights(J, size) row by row
+        return (self.embedding(words) * weights.to(self.embedding.weight.dtype)).sum(-2)
 
 
 class ReaderOutput(NamedTuple):
@@ -52,17 +75,62 @@ class MemoryNetworkReader(nn.Module):
         max_sentences: int = 50,
         addressing: Literal["dot", "additive"] = "dot",
         top_k: int | None = None,
+        tying: Literal["layerwise", "adjacent"] = "layerwise",
+        answer_words: Sequence[Sequence[int]] | None = None,
     ) -> None:
+        """`answer_words` (adjacent only): each answer's word ids (a list answer's words, none
+        for an answer that is no word), so that an answer also scores as the dot product of the
+        final query with its words' last embedding, the paper's W = C^K: an answer that is a
+        word of the story can be read off the sentence that holds it."""
         super().__init__()
-        self.key_encoder = SentenceEncoder(vocab_size, embedding_size)
-        self.value_encoder = SentenceEncoder(vocab_size, embedding_size)
-        self.question_encoder = SentenceEncoder(vocab_size, embedding_size)
-        self.key_time = nn.Embedding(max_sentences, embedding_size)
-        self.value_time = nn.Embedding(max_sentences, embedding_size)
-        self.memory = KeyValueMemory(
-            embedding_size, embedding_size, embedding_size, addressing, hops, top_k
-        )
+        self.tying = tying
+        self.hops = hops
+        if tying == "adjacent":
+            # embedding k: hop k's keys and hop k-1's values; the question reads embedding 0
+            self.encoders = nn.ModuleList(
+                SentenceEncoder(vocab_size, embedding_size) for _ in range(hops + 1)
+            )
+            self.times = nn.ModuleList(
+                nn.Embedding(max_sentences, embedding_size) for _ in range(hops + 1)
+            )
+            for embedding in [*(e.embedding for e in self.encoders), *self.times]:
+                small_init(embedding)
+            width = max((len(words) for words in answer_words or []), default=0)
+            rows = [list(words) + [PAD_ID] * (width - len(words)) for words in answer_words or []]
+            self.register_buffer("answer_word_ids", torch.tensor(rows, dtype=torch.long)
+                                 if rows and width else None)  # fmt: skip
+            self.memories = nn.ModuleList(
+                KeyValueMemory(embedding_size, embedding_size, embedding_size, addressing, 1,
+                               top_k, project_query=False, project_reads=False)  # fmt: skip
+                for _ in range(hops)
+            )
+        elif tying == "layerwise":
+            self.key_encoder = SentenceEncoder(vocab_size, embedding_size)
+            self.value_encoder = SentenceEncoder(vocab_size, embedding_size)
+            self.question_encoder = SentenceEncoder(vocab_size, embedding_size)
+            self.key_time = nn.Embedding(max_sentences, embedding_size)
+            self.value_time = nn.Embedding(max_sentences, embedding_size)
+            self.memory = KeyValueMemory(
+                embedding_size, embedding_size, embedding_size, addressing, hops, top_k
+            )
+        else:
+            raise ValueError(f"tying must be layerwise or adjacent, not {tying!r}")
         self.answer = nn.Linear(embedding_size, num_answers)
+
+    @property
+    def linear_start(self) -> bool:
+        """True while the memory is addressed without its softmax (linear start)."""
+        return bool(self._memories()[0].linear)
+
+    @linear_start.setter
+    def linear_start(self, on: bool) -> None:
+        for memory in self._memories():
+            memory.linear.fill_(on)
+
+    def _memories(self) -> list[KeyValueMemory]:
+        if self.tying == "adjacent":
+            return [cast(KeyValueMemory, memory) for memory in self.memories]
+        return [self.memory]
 
     def forward(
         self, story: torch.Tensor, story_mask: torch.Tensor, question: torch.Tensor
@@ -72,7 +140,20 @@ class MemoryNetworkReader(nn.Module):
         count = story_mask.sum(1, keepdim=True)  # [B, 1]
         positions = torch.arange(story.size(1), device=story.device)[None, :]
         age = (count - 1 - positions).clamp(min=0)  # 0 = the latest sentence
-        keys = self.key_encoder(story) + self.key_time(age)
-        values = self.value_encoder(story) + self.value_time(age)
-        read = self.memory(self.question_encoder(question), keys, values, story_mask)
-        return ReaderOutput(self.answer(read.output), read.weights)
+        if self.tying == "layerwise":
+            keys = self.key_encoder(story) + self.key_time(age)
+            values = self.value_encoder(story) + self.value_time(age)
+            read = self.memory(self.question_encoder(question), keys, values, story_mask)
+            return ReaderOutput(self.answer(read.output), read.weights)
+        embedded = [encoder(story) + time(age) for encoder, time in zip(self.encoders, self.times)]
+        query = self.encoders[0](question)
+        weights = []
+        for hop, memory in enumerate(self.memories):
+            read = memory(query, embedded[hop], embedded[hop + 1], story_mask)
+            query = read.output
+            weights.append(read.weights[:, 0])
+        logits = self.answer(query)
+        if self.answer_word_ids is not None:
+            answer_vectors = self.encoders[-1].embedding(self.answer_word_ids).sum(1)  # [A, E]
+            logits = logits + query @ answer_vectors.T
+        return ReaderOutput(logits, torch.stack(weights, dim=1))

@@ -29,7 +29,8 @@ class KeyValueMemory(nn.Module):
     parameters shared by the whole batch. The query `[B, Dq]` or `[B, T, Dq]` (T queries at once,
     e.g. every decoder step) is projected to the key space (unless `project_query` is off, which
     needs Dq == Dk) and scored by scaled dot product or additively; `top_k` keeps only the k best
-    slots per query. After each hop the query becomes query + W_hop(read).
+    slots per query. After each hop the query becomes query + W_hop(read) (query + read without
+    `project_reads`, which needs Dv == Dq).
     """
 
     def __init__(
@@ -43,6 +44,7 @@ class KeyValueMemory(nn.Module):
         slots: int | None = None,
         project_query: bool = True,
         temperature: float = 1.0,
+        project_reads: bool = True,
     ) -> None:
         super().__init__()
         if hops < 1 or (top_k is not None and top_k < 1) or temperature <= 0:
@@ -50,7 +52,14 @@ class KeyValueMemory(nn.Module):
         if not project_query and query_size != key_size:
             raise ValueError(f"without a query projection the query size ({query_size}) must "
                              f"equal the key size ({key_size})")  # fmt: skip
+        if not project_reads and query_size != value_size:
+            raise ValueError(f"without read projections the query size ({query_size}) must "
+                             f"equal the value size ({value_size})")  # fmt: skip
         self.addressing = addressing
+        # Linear start (end-to-end memory networks): the raw scores as weights, no softmax, for
+        # the first epochs of training; a buffer, so a checkpoint reads as it was trained.
+        self.register_buffer("linear", torch.tensor(False))
+        self._register_load_state_dict_pre_hook(_softmax_when_unsaid)
         self.hops = hops
         self.top_k = top_k
         self.temperature = temperature
@@ -63,7 +72,8 @@ class KeyValueMemory(nn.Module):
         elif addressing != "dot":
             raise ValueError(f"addressing must be dot or additive, not {addressing!r}")
         self.hop_layers = nn.ModuleList(
-            nn.Linear(value_size, query_size, bias=False) for _ in range(hops)
+            nn.Linear(value_size, query_size, bias=False) if project_reads else nn.Identity()
+            for _ in range(hops)
         )
         self.slot_keys = self.slot_values = None
         if slots is not None:
@@ -113,8 +123,15 @@ class KeyValueMemory(nn.Module):
         if self.top_k is not None and self.top_k < scores.size(-1):
             kth_best = scores.topk(self.top_k, dim=-1).values[..., -1:]
             scores = scores.masked_fill(scores < kth_best, float("-inf"))
+        if self.linear:
+            return scores.masked_fill(scores == float("-inf"), 0.0).to(query.dtype)
         # A query with no present slot reads nothing (softmax over all -inf gives NaN).
         return torch.softmax(scores, dim=-1).nan_to_num(0.0).to(query.dtype)
+
+
+def _softmax_when_unsaid(state_dict: dict, prefix: str, *args: object) -> None:
+    """Weights saved before linear start existed read with the softmax."""
+    state_dict.setdefault(prefix + "linear", torch.tensor(False))
 
 
 class SlotMemory(nn.Module):

@@ -1,0 +1,169 @@
+"""The memory-network reader on the bAbI format: reading the files (numbered lines, stories that
+restart, list answers, supporting facts), bad lines named by file and line, the held-out
+validation share, the reader's training aids (linear start, random noise, adjacent tying,
+position encoding by each sentence's own length), and a tiny reader trained with the `babi_1k`
+recipe on generated stories written in the bAbI format."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from nmt.cli import main
+from nmt.memnet.batch import NoisyStories
+from nmt.memnet.corpus import load_story_files, read_babi_file
+from nmt.memnet.synthetic import make_stories
+from nmt.models.memnet import MemoryNetworkReader, SentenceEncoder
+
+TWO_STORIES = """\
+1 Mary moved to the bathroom.
+2 John went to the hallway.
+3 Where is Mary? \tbathroom\t1
+4 Mary got the football there.
+5 What is Mary carrying?\tfootball\t4
+1 The office is east of the hallway.
+2 The kitchen is north of the office.
+3 How do you go from the kitchen to the hallway?\ts,w\t2 1
+"""
+
+
+def write_babi(path: Path, examples: list[dict]) -> Path:
+    """Generated stories in the bAbI format: each story's sentences numbered from 1, then its
+    question, answer and supporting sentence numbers."""
+    lines = []
+    for example in examples:
+        story = example["story"]
+        lines += [f"{i} {sentence}" for i, sentence in enumerate(story, start=1)]
+        supporting = " ".join(str(i + 1) for i in example["supporting"])
+        lines.append(f"{len(story) + 1} {example['question']}\t{example['answer']}\t{supporting}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_babi_lines_become_one_example_per_question(tmp_path):
+    path = tmp_path / "qa1_two_train.txt"
+    path.write_text(TWO_STORIES)
+    examples = read_babi_file(path)
+    assert examples == [
+        {"story": ["Mary moved to the bathroom", "John went to the hallway"],
+         "question": "Where is Mary", "answer": "bathroom", "supporting": [0]},
+        {"story": ["Mary moved to the bathroom", "John went to the hallway",
+                   "Mary got the football there"],
+         "question": "What is Mary carrying", "answer": "football", "supporting": [2]},
+        {"story": ["The office is east of the hallway", "The kitchen is north of the office"],
+         "question": "How do you go from the kitchen to the hallway", "answer": "s,w",
+         "supporting": [1, 0]},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "lines, number, message",
+    [("1 A b.\nx Where?\tb\t1\n", 2, "expected 'N sentence'"),
+     ("1 A b.\n3 C d.\n", 2, "line number 3 after 1"),
+     ("1 A b.\n2 Where?\tb\t7\n", 2, "supporting number 7 is not a statement"),
+     ("1 Where?\tb\t\n", 1, "a question before any statement"),
+     ("1 A b.\n2 Where?\t\t1\n", 2, "the question has no answer")],
+)  # fmt: skip
+def test_bad_babi_lines_are_named(tmp_path, capsys, lines, number, message):
+    folder = tmp_path / "babi"
+    folder.mkdir()
+    (folder / "qa3_bad_train.txt").write_text(lines)
+    (folder / "qa3_bad_test.txt").write_text(TWO_STORIES)
+    assert main(["memnet", "train", "-c", "babi_1k", f"data.path={folder}", "data.babi_task=3",
+                 f"output_dir={tmp_path / 'runs'}"]) == 2  # fmt: skip
+    error = capsys.readouterr().err
+    assert f"{folder / 'qa3_bad_train.txt'}:{number}: {message}" in error
+
+
+def test_a_missing_task_file_is_named(tmp_path, capsys):
+    assert main(["memnet", "train", "-c", "babi_1k", f"data.path={tmp_path}",
+                 "data.babi_task=7"]) == 2  # fmt: skip
+    assert f"{tmp_path}: no file named qa7_*_train.txt" in capsys.readouterr().err
+
+
+def test_a_tenth_of_the_training_questions_is_held_out_for_validation(tmp_path):
+    path = write_babi(tmp_path / "qa1_gen_train.txt", make_stories(200, seed=1))
+    corpus = load_story_files({"train": path}, "babi", 0.1, seed=3)
+    assert (corpus["train"].num_rows, corpus["validation"].num_rows) == (180, 20)
+    every = read_babi_file(path)
+    assert sorted(map(str, [*corpus["train"]["story"], *corpus["validation"]["story"]])) == sorted(
+        str(e["story"]) for e in every
+    )  # each question in exactly one of the two
+    again = load_story_files({"train": path}, "babi", 0.1, seed=3)
+    assert again["validation"]["story"] == corpus["validation"]["story"]
+
+
+def test_random_noise_inserts_empty_sentences_and_keeps_the_story_in_order():
+    story = [[i + 2] for i in range(10)]
+    noisy = NoisyStories(0.2, max_sentences=12, seed=0)
+    layouts = set()
+    for _ in range(20):
+        out = noisy.with_empty_sentences({"story_ids": story})["story_ids"]
+        assert len(out) == 12 and [s for s in out if s] == story  # 2 empty, order kept
+        layouts.add(tuple(i for i, s in enumerate(out) if not s))
+    assert len(layouts) > 5  # at random places
+    short = NoisyStories(0.2, max_sentences=8, seed=0).with_empty_sentences({"story_ids": story})
+    real = [s for s in short["story_ids"] if s]
+    assert len(short["story_ids"]) == 8 and real == story[-len(real) :]  # the latest kept
+    batch = noisy([{"story_ids": story, "question_ids": [2], "answer_id": 0}])
+    assert batch.story_mask.all() and batch.story.size(1) == 12  # the empty ones are memories
+
+
+def test_position_encoding_does_not_depend_on_padding():
+    torch.manual_seed(0)
+    encoder = SentenceEncoder(10, 6)
+    words = torch.tensor([[3, 4, 5]])
+    padded = torch.tensor([[3, 4, 5, 0, 0, 0]])
+    torch.testing.assert_close(encoder(words), encoder(padded))
+    assert not torch.allclose(encoder(words), encoder(torch.tensor([[5, 4, 3]])))
+
+
+@pytest.mark.parametrize("tying", ["layerwise", "adjacent"])
+def test_linear_start_reads_without_the_softmax_and_is_saved(tying):
+    torch.manual_seed(0)
+    reader = MemoryNetworkReader(12, 4, 8, hops=2, max_sentences=5, tying=tying)
+    story = torch.randint(2, 12, (3, 4, 5))
+    mask = torch.tensor([[True] * 4, [True, True, False, False], [True] * 4])
+    question = torch.randint(2, 12, (3, 3))
+    weights = reader(story, mask, question).weights  # [B, hops, S]
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 2))
+    reader.linear_start = True
+    linear = reader(story, mask, question).weights
+    assert not torch.allclose(linear.sum(-1), torch.ones(3, 2))
+    assert (linear[1, :, 2:] == 0).all()  # absent sentences are still not read
+    copy = MemoryNetworkReader(12, 4, 8, hops=2, max_sentences=5, tying=tying)
+    copy.load_state_dict(reader.state_dict())
+    assert copy.linear_start
+
+
+@pytest.fixture(scope="module")
+def babi_folder(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("babi")
+    stories = make_stories(5000, seed=11)
+    simple = [e for e in stories if e["type"] == "where_person"]  # one supporting fact
+    write_babi(folder / "qa1_where-person_train.txt", simple[:1000])
+    write_babi(folder / "qa1_where-person_test.txt", simple[1000:1100])
+    return folder
+
+
+def test_the_babi_recipe_learns_a_one_fact_task_and_answers_its_test_file(
+    babi_folder, tmp_path, capsys
+):
+    assert main(["memnet", "train", "-c", "babi_1k", f"data.path={babi_folder}",
+                 "data.babi_task=1", f"output_dir={tmp_path}", "name=qa1", "model.linear_start=5",
+                 "trainer.max_epochs=30", "trainer.progress_bar=false"]) == 0  # fmt: skip
+    assert "linear start ends after 5 epochs" in capsys.readouterr().err
+    run = tmp_path / "qa1"
+    assert main(["memnet", "evaluate", "-m", str(run), "--report", str(tmp_path / "r")]) == 0
+    scores = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert scores["questions"] == 100 and scores["data"].endswith("qa1_where-person_test.txt")
+    assert scores["accuracy"] >= 90.0, scores["accuracy"]  # percent; chance is about 17
+    capsys.readouterr()
+    # predict reads the same format: one answer per question
+    assert main(["memnet", "predict", "-m", str(run), "-i",
+                 str(babi_folder / "qa1_where-person_test.txt")]) == 0  # fmt: skip
+    answers = capsys.readouterr().out.splitlines()
+    truth = [e["answer"] for e in read_babi_file(babi_folder / "qa1_where-person_test.txt")]
+    assert len(answers) == 100
+    assert sum(a == t for a, t in zip(answers, truth)) == round(scores["accuracy"])
