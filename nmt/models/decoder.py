@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from nmt.models.encoder import EncoderOutput
+from nmt.models.fast import RnnStep, plain_rnn_step
 from nmt.models.memory import SlotMemory
 from nmt.models.recurrent import from_rnn_state, to_rnn_state
 
@@ -60,10 +61,13 @@ class FixedContextDecoder(nn.Module):
         dropout: nn.Module,
         tanh: Activation = torch.tanh,
         slot_memory: SlotMemory | None = None,
+        rnn_step: RnnStep = plain_rnn_step,
     ) -> None:
+        """`rnn_step` runs the recurrent layer over the single position of `step` (search)."""
         super().__init__()
         self.embedding = embedding
         self.rnn = rnn
+        self.rnn_step = rnn_step
         self.slot_memory = slot_memory
         if slot_memory is not None:
             context_size = slot_memory.output_size
@@ -88,8 +92,8 @@ class FixedContextDecoder(nn.Module):
     def step(self, prev_tokens: torch.Tensor, state: ContextState) -> StepOutput:
         embedded = self.dropout(self.embedding(prev_tokens[:, None]))  # [B, 1, E]
         context = state.context[:, None, :]
-        outputs, rnn_state = self.rnn(
-            torch.cat([embedded, context], dim=-1), to_rnn_state(state.hidden, state.cell)
+        outputs, rnn_state = self.rnn_step(
+            self.rnn, torch.cat([embedded, context], dim=-1), to_rnn_state(state.hidden, state.cell)
         )
         hidden, cell = from_rnn_state(rnn_state)
         features = self._features(outputs, context)[:, 0]
@@ -142,10 +146,13 @@ class AttentionDecoder(nn.Module):
         tanh: Activation = torch.tanh,
         slot_memory: SlotMemory | None = None,
         input_feeding: InputFeedingLoop | None = None,
+        rnn_step: RnnStep = plain_rnn_step,
     ) -> None:
+        """`rnn_step` runs the recurrent layer over the single position of `step` (search)."""
         super().__init__()
         self.embedding = embedding
         self.rnn = rnn
+        self.rnn_step = rnn_step
         self.attention = attention
         self.slot_memory = slot_memory
         if slot_memory is not None:
@@ -179,7 +186,9 @@ class AttentionDecoder(nn.Module):
         rnn_input = self.dropout(self.embedding(prev_tokens[:, None]))  # [B, 1, E]
         if self.input_feeding is not None:
             rnn_input = torch.cat([rnn_input, state.input_feed[:, None]], dim=-1)
-        outputs, rnn_state = self.rnn(rnn_input, to_rnn_state(state.hidden, state.cell))
+        outputs, rnn_state = self.rnn_step(
+            self.rnn, rnn_input, to_rnn_state(state.hidden, state.cell)
+        )
         features, weights = self.attend(outputs, state)
         hidden, cell = from_rnn_state(rnn_state)
         input_feed = features[:, 0] if self.input_feeding is not None else None

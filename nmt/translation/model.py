@@ -66,6 +66,7 @@ def build_seq2seq(config: ModelConfig, src_vocab_size: int, tgt_vocab_size: int)
             dropout=chosen.dropout(config.dropout),
             tanh=chosen.tanh,
             slot_memory=slot_memory,
+            rnn_step=chosen.rnn_step,
         )
     else:
         decoder = _attention_decoder(
@@ -100,7 +101,7 @@ def _attention_decoder(
     return AttentionDecoder(
         tgt_embedding, rnn, attention, context_size=key_size, output_size=output_size,
         dropout=chosen.dropout(config.dropout), tanh=chosen.tanh, slot_memory=slot_memory,
-        input_feeding=loop,
+        input_feeding=loop, rnn_step=chosen.rnn_step,
     )  # fmt: skip
 
 
