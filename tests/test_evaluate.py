@@ -197,3 +197,34 @@ def test_model_evaluation_writes_translations_and_attention_heatmaps(reverse_tas
     assert len(attention["weights"]) == len(attention["tgt_pieces"])
     assert len(attention["weights"][0]) == len(attention["src_pieces"])
     assert "attention_1.png" in (report_dir / "report.md").read_text("utf-8")
+
+
+def test_a_glossary_adds_the_term_use_rate_and_lists_the_misses(tmp_path, capsys):
+    src = write(tmp_path / "src.en", ["Go to the checkout.", "A blue shirt at the checkout.",
+                                      "Nothing here."])  # fmt: skip
+    ref = write(tmp_path / "ref.de", ["Geh zur Kasse.", "Ein blaues Hemd an der Kasse.",
+                                      "Nichts hier."])  # fmt: skip
+    hyp = write(tmp_path / "hyp.de", ["Geh zur Kasse.", "Ein blaues Hemd an der Theke.",
+                                      "Nichts hier."])  # fmt: skip
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("# shop\ncheckout\tKasse\nblue shirt\tblaues Hemd\n")
+    code = main(["evaluate", "--hyp", str(hyp), "--ref", str(ref), "--src", str(src),
+                 "--glossary", str(terms), "--report", str(tmp_path / "report")])  # fmt: skip
+    assert code == 0
+    assert f"term use rate 66.67% (2 of 3 matched glossary terms used; {terms})" in (
+        capsys.readouterr().out
+    )
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    miss = {"line": 2, "source_term": "checkout", "target_term": "Kasse",
+            "translation": "Ein blaues Hemd an der Theke."}  # fmt: skip
+    assert report["terms"]["misses"] == [miss]
+    assert "| 2 | checkout | Kasse | Ein blaues Hemd an der Theke. |" in (
+        (tmp_path / "report" / "report.md").read_text()
+    )
+    # a malformed glossary is named before anything is scored; so is a missing source
+    terms.write_text("checkout Kasse\n")
+    assert main(["evaluate", "--hyp", str(hyp), "--ref", str(ref), "--src", str(src),
+                 "--glossary", str(terms)]) == 2  # fmt: skip
+    assert f"{terms}:1: expected 'source term<TAB>target term'" in capsys.readouterr().err
+    assert main(["evaluate", "--hyp", str(hyp), "--ref", str(ref), "--glossary", str(terms)]) == 2
+    assert "--glossary needs --src" in capsys.readouterr().err

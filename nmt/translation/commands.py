@@ -103,6 +103,8 @@ def _add_evaluate(verbs: argparse._SubParsersAction) -> None:
     evaluate.add_argument(
         "--heatmaps", type=int, default=3, metavar="N", help="with -m: attention plots (3)"
     )
+    evaluate.add_argument("--glossary", metavar="TSV", help="source TAB target terms: report the "
+                          "term use rate and list the misses (needs --src)")  # fmt: skip
     _add_search_arguments(evaluate, "with -m: ")
     evaluate.set_defaults(command=_evaluate)
 
@@ -263,7 +265,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.model is None:
         report = evaluate_files(
             args.hyp, args.ref, src_path=args.src, report_dir=args.report,
-            compare_path=args.compare, n_bootstrap=args.bootstrap,
+            compare_path=args.compare, n_bootstrap=args.bootstrap, glossary_path=args.glossary,
         )  # fmt: skip
     elif args.src is None:
         raise NmtError("evaluate -m DIR needs --src FILE, the sentences to translate")
@@ -273,6 +275,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             report_dir=args.report,
             compare_path=args.compare, device=args.device, batch_size=args.batch_size,
             n_bootstrap=args.bootstrap, n_heatmaps=args.heatmaps, quantize=args.quantize,
+            glossary_path=args.glossary,
         )  # fmt: skip
     print(format_summary(report))
     print_report_location(args.report)

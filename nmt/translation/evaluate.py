@@ -3,6 +3,7 @@ file, against references (nmt.translation.metrics), and write the report."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from nmt.data.textfile import read_lines
 from nmt.engine.rundir import check_output_dir, write_text
 from nmt.errors import NmtError
 from nmt.search import SearchOptions
+from nmt.translation.glossary import Glossary, term_uses
 from nmt.translation.metrics import (
     EvaluationTexts,
     bleu_by_length,
@@ -18,7 +20,14 @@ from nmt.translation.metrics import (
     sentence_examples,
 )
 from nmt.translation.predict import Translation, Translator
-from nmt.translation.report import AttentionMap, EvaluatedFiles, EvaluationReport, write_report
+from nmt.translation.report import (
+    AttentionMap,
+    EvaluatedFiles,
+    EvaluationReport,
+    TermMiss,
+    TermReport,
+    write_report,
+)
 
 HYP_FILE = "hyp.txt"  # with -m, the model's translations, next to the report
 
@@ -49,11 +58,14 @@ def evaluate_files(
     compare_path: str | Path | None = None,
     n_bootstrap: int = 1000,
     n_examples: int = 5,
+    glossary_path: str | Path | None = None,
 ) -> EvaluationReport:
     """Scores a file of translations against one or more reference files (and against a baseline
-    system with compare_path); with report_dir, writes the report there."""
+    system with compare_path, and the term use rate of a glossary, which needs src_path); with
+    report_dir, writes the report there."""
     if report_dir is not None:
         check_output_dir(report_dir)
+    glossary = _glossary(glossary_path, src_path)
     refs = read_references(ref_paths)
     count = len(refs[0])
     texts = EvaluationTexts(
@@ -69,6 +81,9 @@ def evaluate_files(
         _optional_str(compare_path),
     )
     report = evaluate_texts(texts, files, n_bootstrap=n_bootstrap, n_examples=n_examples)
+    if glossary is not None:
+        terms = term_report(glossary, str(glossary_path), texts.src or [], texts.hyp)
+        report = dataclasses.replace(report, terms=terms)
     if report_dir is not None:
         write_report(report, report_dir)
     return report
@@ -86,12 +101,14 @@ def evaluate_model(
     n_bootstrap: int = 1000,
     n_heatmaps: int = 3,
     quantize: bool = False,
+    glossary_path: str | Path | None = None,
 ) -> EvaluationReport:
     """Translates src_path with the checkpoint in run_dir and scores the translations. With
     report_dir, they are saved there as hyp.txt beside the report, and an attentional model adds
     heatmaps of its first n_heatmaps translations."""
     if report_dir is not None:
         check_output_dir(report_dir)
+    glossary = _glossary(glossary_path, src_path)
     refs = read_references(ref_paths)
     src = read_parallel(src_path, ref_paths[0], len(refs[0]))
     baseline = None if compare_path is None else read_parallel(compare_path, ref_paths[0], len(src))
@@ -113,6 +130,9 @@ def evaluate_model(
         EvaluationTexts(hyp, refs, src, baseline), files, n_bootstrap=n_bootstrap,
         attention=attention_maps(translations, n_heatmaps),
     )  # fmt: skip
+    if glossary is not None:
+        terms = term_report(glossary, str(glossary_path), src, hyp)
+        report = dataclasses.replace(report, terms=terms)
     if report_dir is not None:
         write_report(report, report_dir)
     return report
@@ -157,6 +177,27 @@ def attention_maps(translations: Sequence[Sequence[Translation]], count: int) ->
             weights = [[round(w, 4) for w in row] for row in found[0].attention.tolist()]
             maps.append(AttentionMap(line, found[0].src_pieces, found[0].tgt_pieces, weights))
     return maps
+
+
+def term_report(
+    glossary: Glossary, name: str, sources: Sequence[str], translations: Sequence[str]
+) -> TermReport:
+    """The term use rate of `translations` of `sources`, and every miss."""
+    uses = term_uses(glossary, sources, translations)
+    used = sum(use.used for use in uses)
+    misses = [TermMiss(use.sentence + 1, use.entry.source, use.entry.target,
+                       translations[use.sentence]) for use in uses if not use.used]  # fmt: skip
+    rate = 100 * used / len(uses) if uses else None
+    return TermReport(name, len(glossary), len(uses), used, rate, misses)
+
+
+def _glossary(path: str | Path | None, src_path: str | Path | None) -> Glossary | None:
+    """The glossary, read before any translating (its errors name the file and line)."""
+    if path is None:
+        return None
+    if src_path is None:
+        raise NmtError("--glossary needs --src: terms are matched in the source sentences")
+    return Glossary.read(path)
 
 
 def _optional_str(path: str | Path | None) -> str | None:

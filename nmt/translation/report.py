@@ -87,6 +87,26 @@ class EvaluatedFiles:
 
 
 @dataclass(frozen=True)
+class TermMiss:
+    line: int  # 1-based
+    source_term: str
+    target_term: str
+    translation: str
+
+
+@dataclass(frozen=True)
+class TermReport:
+    """How often the translations used the glossary's target terms (nmt.translation.glossary)."""
+
+    glossary: str
+    entries: int  # in the glossary
+    matched: int  # (sentence, entry) pairs whose source term occurs in the source sentence
+    used: int  # of those, the ones whose target term occurs in the translation
+    rate: float | None  # used / matched, in percent (None: nothing matched)
+    misses: list[TermMiss]
+
+
+@dataclass(frozen=True)
 class EvaluationReport:
     files: EvaluatedFiles
     lines: int
@@ -97,6 +117,7 @@ class EvaluationReport:
     worst: list[SentenceExample]
     comparison: list[MetricComparison] | None = None
     attention: list[AttentionMap] = field(default_factory=list)
+    terms: TermReport | None = None  # with a glossary
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -151,12 +172,33 @@ def plot_attention(attention: AttentionMap) -> Figure:
 def render_markdown(report: EvaluationReport) -> str:
     parts = [
         "# Evaluation report\n", _files_markdown(report), _scores_markdown(report.scores),
-        _buckets_markdown(report), _comparison_markdown(report.comparison),
+        _buckets_markdown(report), _terms_markdown(report.terms),
+        _comparison_markdown(report.comparison),
         _attention_markdown(report.attention),
         _examples_markdown("Best sentences (highest sentence chrF)", report.best),
         _examples_markdown("Worst sentences (lowest sentence chrF)", report.worst),
     ]  # fmt: skip
     return "\n".join(part for part in parts if part)
+
+
+def _terms_markdown(terms: TermReport | None, listed: int = 50) -> str:
+    if terms is None:
+        return ""
+    head = (f"## Glossary terms\n\n`{_cell(terms.glossary)}`: {terms.entries} entries; "
+            f"{terms.matched} matched in the source, {terms.used} of them used in the "
+            f"translation: term use rate {_rate(terms.rate)}.\n")  # fmt: skip
+    if not terms.misses:
+        return head
+    rows = "".join(f"| {m.line} | {_cell(m.source_term)} | {_cell(m.target_term)} | "
+                   f"{_cell(m.translation)} |\n" for m in terms.misses[:listed])  # fmt: skip
+    more = f"\n({len(terms.misses) - listed} more misses in report.json)\n" if len(
+        terms.misses) > listed else ""  # fmt: skip
+    return (head + "\nMisses:\n\n| line | source term | target term | translation |\n"
+            "|---:|---|---|---|\n" + rows + more)  # fmt: skip
+
+
+def _rate(rate: float | None) -> str:
+    return "n/a (no source term matched)" if rate is None else f"{rate:.2f}%"
 
 
 def _files_markdown(report: EvaluationReport) -> str:
@@ -241,6 +283,10 @@ def format_summary(report: EvaluationReport) -> str:
         scores.ter.text, f"    {scores.ter.signature}",
         f"lowercased {scores.bleu_lowercase.text}", f"    {scores.bleu_lowercase.signature}",
     ]  # fmt: skip
+    if report.terms is not None:
+        terms = report.terms
+        lines.append(f"term use rate {_rate(terms.rate)} ({terms.used} of {terms.matched} "
+                     f"matched glossary terms used; {terms.glossary})")  # fmt: skip
     if report.comparison is not None:
         lines.append(f"paired bootstrap resampling against {report.files.baseline}:")
         lines += [
