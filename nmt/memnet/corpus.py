@@ -147,7 +147,7 @@ def read_babi_file(path: str | Path, with_answers: bool = True) -> list[dict[str
         if not text.strip():
             continue
         where = f"{path}:{number}"
-        match = BABI_LINE.fullmatch(text.rstrip("\r\n"))
+        match = BABI_LINE.fullmatch(text)
         if match is None:
             raise NmtError(f"{where}: expected 'N sentence' or 'N question<TAB>answer<TAB>"
                            f"supporting numbers' (bAbI format), got {text[:60]!r}")  # fmt: skip

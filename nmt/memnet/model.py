@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nmt.data.special import UNK_ID
 from nmt.memnet.config import MemnetConfig
 from nmt.memnet.vocab import StoryVocab
 from nmt.models.memnet import MemoryNetworkReader
@@ -12,5 +13,6 @@ def build_reader(config: MemnetConfig, vocab: StoryVocab) -> MemoryNetworkReader
     return MemoryNetworkReader(
         len(vocab.words), len(vocab.answers), model.embedding_size, model.hops,
         config.data.max_sentences, model.addressing, model.top_k, model.tying,
-        [vocab.ids(answer.replace(",", " ")) for answer in vocab.answers],
+        [[i for i in vocab.ids(answer.replace(",", " ")) if i != UNK_ID]  # "yes": no story word
+         for answer in vocab.answers],
     )  # fmt: skip

@@ -14,7 +14,7 @@ keys), and the question the first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, NamedTuple, cast
+from typing import Literal, NamedTuple
 
 import torch
 from torch import nn
@@ -116,40 +116,38 @@ class MemoryNetworkReader(nn.Module):
         else:
             raise ValueError(f"tying must be layerwise or adjacent, not {tying!r}")
         self.answer = nn.Linear(embedding_size, num_answers)
+        # Linear start: a buffer, so that a checkpoint reads as it was validated.
+        self.register_buffer("linear", torch.tensor(False))
+        self._register_load_state_dict_pre_hook(_softmax_when_unsaid)
 
     @property
     def linear_start(self) -> bool:
         """True while the memory is addressed without its softmax (linear start)."""
-        return bool(self._memories()[0].linear)
+        return bool(self.linear)
 
     @linear_start.setter
     def linear_start(self, on: bool) -> None:
-        for memory in self._memories():
-            memory.linear.fill_(on)
-
-    def _memories(self) -> list[KeyValueMemory]:
-        if self.tying == "adjacent":
-            return [cast(KeyValueMemory, memory) for memory in self.memories]
-        return [self.memory]
+        self.linear.fill_(on)
 
     def forward(
         self, story: torch.Tensor, story_mask: torch.Tensor, question: torch.Tensor
     ) -> ReaderOutput:
         """story `[B, S, W]` word ids (sentences in order), story_mask `[B, S]` True on real
         sentences (a prefix), question `[B, Q]`."""
+        linear = self.linear_start  # read once: on a GPU each read waits for the device
         count = story_mask.sum(1, keepdim=True)  # [B, 1]
         positions = torch.arange(story.size(1), device=story.device)[None, :]
         age = (count - 1 - positions).clamp(min=0)  # 0 = the latest sentence
         if self.tying == "layerwise":
             keys = self.key_encoder(story) + self.key_time(age)
             values = self.value_encoder(story) + self.value_time(age)
-            read = self.memory(self.question_encoder(question), keys, values, story_mask)
+            read = self.memory(self.question_encoder(question), keys, values, story_mask, linear)
             return ReaderOutput(self.answer(read.output), read.weights)
         embedded = [encoder(story) + time(age) for encoder, time in zip(self.encoders, self.times)]
         query = self.encoders[0](question)
         weights = []
         for hop, memory in enumerate(self.memories):
-            read = memory(query, embedded[hop], embedded[hop + 1], story_mask)
+            read = memory(query, embedded[hop], embedded[hop + 1], story_mask, linear)
             query = read.output
             weights.append(read.weights[:, 0])
         logits = self.answer(query)
@@ -157,3 +155,8 @@ class MemoryNetworkReader(nn.Module):
             answer_vectors = self.encoders[-1].embedding(self.answer_word_ids).sum(1)  # [A, E]
             logits = logits + query @ answer_vectors.T
         return ReaderOutput(logits, torch.stack(weights, dim=1))
+
+
+def _softmax_when_unsaid(state_dict: dict, prefix: str, *args: object) -> None:
+    """Readers saved before linear start existed read with the softmax."""
+    state_dict.setdefault(prefix + "linear", torch.tensor(False))

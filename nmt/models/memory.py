@@ -56,10 +56,6 @@ class KeyValueMemory(nn.Module):
             raise ValueError(f"without read projections the query size ({query_size}) must "
                              f"equal the value size ({value_size})")  # fmt: skip
         self.addressing = addressing
-        # Linear start (end-to-end memory networks): the raw scores as weights, no softmax, for
-        # the first epochs of training; a buffer, so a checkpoint reads as it was trained.
-        self.register_buffer("linear", torch.tensor(False))
-        self._register_load_state_dict_pre_hook(_softmax_when_unsaid)
         self.hops = hops
         self.top_k = top_k
         self.temperature = temperature
@@ -86,8 +82,11 @@ class KeyValueMemory(nn.Module):
         keys: torch.Tensor | None = None,
         values: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
+        linear: bool = False,
     ) -> MemoryRead:
-        """Read the memory; `mask` `[B, M]` is True on present slots (absent ones get weight 0)."""
+        """Read the memory; `mask` `[B, M]` is True on present slots (absent ones get weight 0).
+        `linear`: the raw scores as weights, without the softmax (end-to-end memory networks'
+        linear start, for the first epochs of training)."""
         single = query.dim() == 2
         if single:
             query = query[:, None]  # [B, 1, Dq]
@@ -98,7 +97,7 @@ class KeyValueMemory(nn.Module):
             values = self.slot_values.expand(query.size(0), -1, -1)
         hop_weights = []
         for hop_layer in self.hop_layers:
-            weights = self.address(query, keys, mask)  # [B, T, M]
+            weights = self.address(query, keys, mask, linear)  # [B, T, M]
             read = weights @ values  # [B, T, Dv]
             query = query + hop_layer(read)
             hop_weights.append(weights)
@@ -108,8 +107,9 @@ class KeyValueMemory(nn.Module):
         return MemoryRead(read, query, weights)
 
     def address(
-        self, query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor | None
-    ) -> torch.Tensor:
+        self, query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor | None,
+        linear: bool = False,
+    ) -> torch.Tensor:  # fmt: skip
         """Addressing weights `[B, T, M]` of queries `[B, T, Dq]` over keys `[B, M, Dk]`."""
         projected = self.query_projection(query)  # [B, T, Dk]
         if self.addressing == "dot":
@@ -123,15 +123,10 @@ class KeyValueMemory(nn.Module):
         if self.top_k is not None and self.top_k < scores.size(-1):
             kth_best = scores.topk(self.top_k, dim=-1).values[..., -1:]
             scores = scores.masked_fill(scores < kth_best, float("-inf"))
-        if self.linear:
+        if linear:
             return scores.masked_fill(scores == float("-inf"), 0.0).to(query.dtype)
         # A query with no present slot reads nothing (softmax over all -inf gives NaN).
         return torch.softmax(scores, dim=-1).nan_to_num(0.0).to(query.dtype)
-
-
-def _softmax_when_unsaid(state_dict: dict, prefix: str, *args: object) -> None:
-    """Weights saved before linear start existed read with the softmax."""
-    state_dict.setdefault(prefix + "linear", torch.tensor(False))
 
 
 class SlotMemory(nn.Module):
