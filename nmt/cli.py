@@ -34,7 +34,7 @@ TASKS = {
     "study": ("nmt.study.commands", "studies: memory (how far back each recurrent cell "
               "remembers)", "study"),
 }  # fmt: skip
-TRANSLATE_VERBS = ("train", "predict", "evaluate", "average", "bench", "demo")
+TRANSLATE_VERBS = ("train", "predict", "evaluate", "average", "bench", "demo", "align")
 OLD_TRANSLATION_COMMANDS = ("train", "evaluate", "average", "bench", "demo")  # nmt train -> ...
 OLD_TASK_WORDS = {"memory": "memnet"}
 

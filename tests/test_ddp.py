@@ -2,6 +2,7 @@
 prepared once behind Lightning's barrier, and validation scores every example of the split,
 gathered over both ranks (each rank's loader holds only its share)."""
 
+import csv
 import json
 import random
 import subprocess
@@ -9,6 +10,7 @@ import sys
 
 import pytest
 import sacrebleu
+import torch
 
 DDP = ["trainer.strategy=ddp", "trainer.devices=2", "trainer.accelerator=cpu",
        "trainer.progress_bar=false"]  # fmt: skip
@@ -81,3 +83,53 @@ def test_translation_trains_its_tokenizer_once_and_scores_the_whole_validation_s
     assert translated.returncode == 0, translated.stderr[-3000:]
     bleu = sacrebleu.corpus_bleu(translated.stdout.splitlines(), [references]).score
     assert 0 < bleu < 100 and best["val_bleu"] == pytest.approx(bleu)
+
+
+def global_step(run_dir) -> int:
+    return torch.load(run_dir / "lightning" / "last.ckpt", weights_only=True)["global_step"]
+
+
+def test_ranks_share_an_epoch_only_rank_zero_writes_and_resume_continues(reverse_task, tmp_path):
+    common = ["translate", "train", "-c", "demo", f"data.path={reverse_task}", "name=run",
+              "tokenizer.vocab_size=60", "model.embedding_size=16", "model.encoder_hidden_size=16",
+              "model.decoder_hidden_size=32", "data.batch_tokens=400", "trainer.max_epochs=1",
+              "trainer.progress_bar=false"]  # fmt: skip
+    one = nmt(*common, f"output_dir={tmp_path / 'one'}", cwd=tmp_path)
+    assert one.returncode == 0, one.stderr[-3000:]
+    two = nmt(*common, f"output_dir={tmp_path / 'two'}", *DDP, cwd=tmp_path)
+    assert two.returncode == 0, two.stderr[-3000:]
+    # Each rank trains on its own half of the batches: an epoch takes half the updates.
+    single_steps = global_step(tmp_path / "one" / "run")
+    ddp_steps = global_step(tmp_path / "two" / "run")
+    assert abs(ddp_steps - single_steps / 2) <= 1
+    # One run directory, written once: rank 1 wrote no files of its own, nor metrics rows.
+    assert [path.name for path in (tmp_path / "two").iterdir()] == ["run"]
+    with (tmp_path / "two" / "run" / "logs" / "metrics.csv").open() as handle:
+        rows = [(row["step"], row.get("train/loss")) for row in csv.DictReader(handle)]
+    assert len(rows) == len(set(rows))
+    resumed = nmt("translate", "train", "--resume", str(tmp_path / "two" / "run"),
+                  "trainer.max_epochs=2", *DDP, cwd=tmp_path)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    checkpoint = torch.load(tmp_path / "two" / "run" / "lightning" / "last.ckpt", weights_only=True)
+    assert checkpoint["epoch"] == 1 and checkpoint["global_step"] == 2 * ddp_steps
+
+
+def test_tagger_validation_under_ddp_scores_the_whole_split(tmp_path):
+    from nmt.tagging.synthetic import write_tagging_splits
+
+    data = tmp_path / "pos"
+    write_tagging_splits("pos", data, {"train": 600, "dev": 101, "test": 10}, seed=1)
+    trained = nmt("tag", "train", "-c", "ud_en_ewt_pos", f"data.path={data}",
+                  f"output_dir={tmp_path}", "name=ddp", "data.splits.train=train.conllu",
+                  "data.splits.validation=dev.conllu", "trainer.max_epochs=1",
+                  "trainer.max_minutes=null", "model.word_embedding_size=16",
+                  "model.char_embedding_size=8", "model.hidden_size=16", *DDP,
+                  cwd=tmp_path)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    best = json.loads((tmp_path / "ddp" / "metadata.json").read_text())["best"]
+    report = tmp_path / "report"
+    evaluated = nmt("tag", "evaluate", "-m", str(tmp_path / "ddp"), "--data",
+                    str(data / "dev.conllu"), "--report", str(report), cwd=tmp_path)  # fmt: skip
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    scores = json.loads((report / "report.json").read_text())
+    assert best["val_acc"] == pytest.approx(scores["accuracy"])

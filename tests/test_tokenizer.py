@@ -117,3 +117,31 @@ def test_encode_corpus_adds_ids_and_reuses_the_cache(tmp_path, joint_tokenizer):
     with pytest.raises(NmtError, match="lacks column"):
         encode_corpus(datasets.DatasetDict(train=corpus["train"].remove_columns("tgt")),
                       joint_tokenizer)  # fmt: skip
+
+
+def test_subword_sampling_resegments_training_batches_but_never_validation(tmp_path):
+    """tokenizer.sampling_alpha: each time a training batch is drawn its words get a new random
+    segmentation (that still spells the same text); validation keeps the best one."""
+    from nmt.translation.config import load
+    from nmt.translation.datamodule import TranslationDataModule
+    from nmt.translation.synthetic import write_task_splits
+
+    data = write_task_splits("lexicon", tmp_path / "data", {"train": 300, "validation": 20})
+    config = load(None, [f"data.path={data}", "tokenizer.vocab_size=60",
+                         "tokenizer.model_type=bpe", "tokenizer.sampling_alpha=0.3"])  # fmt: skip
+    datamodule = TranslationDataModule(config.data, config.tokenizer, tmp_path / "tokenizer")
+    datamodule.prepare_data()
+    datamodule.setup()
+    examples = [datamodule.encoded["train"][i] for i in range(32)]
+    collate = datamodule.train_dataloader().collate_fn
+    first, second = collate(examples), collate(examples)
+    assert not torch.equal(first.src, second.src) or not torch.equal(first.tgt_out, second.tgt_out)
+    tokenizer = datamodule.tokenizer
+    for batch in (first, second):
+        assert tokenizer.decode_src(batch.src.tolist()) == [e["src"] for e in examples]
+        assert tokenizer.decode_tgt(batch.tgt_out.tolist()) == [e["tgt"] for e in examples]
+    validation = next(iter(datamodule.val_dataloader()))
+    best = tokenizer.encode_src(
+        [datamodule.corpus["validation"]["src"][i] for i in validation.index.tolist()]
+    )
+    assert [row[: len(ids)] for row, ids in zip(validation.src.tolist(), best)] == best

@@ -272,3 +272,8 @@ def test_precision_names_map_to_lightnings_and_auto_follows_the_cpu(monkeypatch,
             assert cpu_has_bf16() is expected
     finally:
         cpu_has_bf16.cache_clear()
+    # An explicit bf16-mixed on a CPU whose oneDNN cannot run bfloat16 (no AVX-512) trains in fp32.
+    monkeypatch.setattr(precision, "cpu_runs_bf16", lambda: False)
+    assert lightning_precision("bf16-mixed", "cpu") == "32-true"
+    monkeypatch.setattr(precision, "cpu_runs_bf16", lambda: True)
+    assert lightning_precision("bf16-mixed", "cpu") == "bf16-mixed"

@@ -23,9 +23,13 @@ def lightning_precision(precision: str, accelerator: str = "auto") -> str:
     `16-mixed`) and the config's accelerator."""
     if precision == "32":
         return "32-true"
+    gpu = on_gpu(accelerator)
+    if precision == "bf16-mixed" and not gpu and not cpu_runs_bf16():
+        logger.warning("trainer.precision=bf16-mixed: this CPU has no AVX-512, and oneDNN's "
+                       "recurrent layers refuse bfloat16 without it; training in fp32 (32-true)")
+        return "32-true"
     if precision != "auto":
         return precision
-    gpu = on_gpu(accelerator)
     native = _gpu_has_bf16() if gpu else cpu_has_bf16()
     chosen = "bf16-mixed" if native else "32-true"
     logger.info("precision auto: %s (%s %s bfloat16 units)", chosen, "GPU" if gpu else "CPU",
@@ -54,6 +58,17 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return any(flag in flags for flag in BF16_FLAGS)
+
+
+@functools.cache
+def cpu_runs_bf16() -> bool:
+    """Whether oneDNN runs bfloat16 here at all (natively or emulated with AVX-512): without
+    it, an LSTM under bf16 autocast fails to build its primitive."""
+    supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    try:
+        return bool(supported()) if supported is not None else True
+    except RuntimeError:
+        return True
 
 
 def _gpu_has_bf16() -> bool:

@@ -13,7 +13,14 @@ def smoothed_cross_entropy(
     The smoothing mass is spread uniformly over the whole vocabulary, as in
     `torch.nn.functional.cross_entropy(label_smoothing=...)`; one log-softmax serves both sums.
     """
-    log_probs = torch.log_softmax(logits.float(), dim=-1)
+    return smoothed_nll(torch.log_softmax(logits.float(), dim=-1), target, label_smoothing)
+
+
+def smoothed_nll(
+    log_probs: torch.Tensor, target: torch.Tensor, label_smoothing: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`smoothed_cross_entropy` of log-probabilities `[N, V]` that are already normalised (a
+    mixture of distributions, say, rather than one softmax)."""
     nll_sum = -log_probs.gather(1, target[:, None]).sum()
     if label_smoothing == 0.0:
         # The mean's backward would add a full [N, V] division and sum for a zero weight.

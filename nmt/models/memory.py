@@ -117,6 +117,13 @@ class KeyValueMemory(nn.Module):
         else:
             hidden = torch.tanh(projected[:, :, None] + self.key_layer(keys)[:, None])
             scores = self.score_layer(hidden).squeeze(-1)  # [B, T, M]
+        return self.address_scores(scores, mask, linear).to(query.dtype)
+
+    def address_scores(
+        self, scores: torch.Tensor, mask: torch.Tensor | None, linear: bool = False
+    ) -> torch.Tensor:
+        """Similarity scores `[B, T, M]` -> addressing weights (float): temperature, the mask,
+        top-k, then the softmax (or, `linear`, the scores themselves)."""
         scores = scores.float() / self.temperature
         if mask is not None:
             scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
@@ -124,9 +131,9 @@ class KeyValueMemory(nn.Module):
             kth_best = scores.topk(self.top_k, dim=-1).values[..., -1:]
             scores = scores.masked_fill(scores < kth_best, float("-inf"))
         if linear:
-            return scores.masked_fill(scores == float("-inf"), 0.0).to(query.dtype)
+            return scores.masked_fill(scores == float("-inf"), 0.0)
         # A query with no present slot reads nothing (softmax over all -inf gives NaN).
-        return torch.softmax(scores, dim=-1).nan_to_num(0.0).to(query.dtype)
+        return torch.softmax(scores, dim=-1).nan_to_num(0.0)
 
 
 class SlotMemory(nn.Module):

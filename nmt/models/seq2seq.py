@@ -3,6 +3,11 @@
 `encode` -> decoder state; `decode_step(prev_tokens, state)` -> log-probabilities, new state and
 attention; `reorder(state, index)` follows surviving hypotheses. Training uses the teacher-forced
 `forward`, which may take a faster path; a test pins it to T calls of `decode_step`.
+
+With a glossary memory (nmt.models.glossary), `encode(..., glossary=slots)` returns a
+`GlossaryState` around the decoder's state, and every step mixes copying from the sentence's
+slots into the output distribution; `with_glossary(slots)` gives search a model whose `encode`
+passes the slots along, so search itself does not change.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from nmt.data.term_slots import GlossarySlots
 from nmt.models.encoder import Bridge, RecurrentEncoder
+from nmt.models.glossary import GlossaryBank, GlossaryMemory, mix_copy
 
 
 class SearchStep(NamedTuple):
@@ -21,21 +28,75 @@ class SearchStep(NamedTuple):
     attention: torch.Tensor | None  # [B, S]
 
 
+class GlossaryState(NamedTuple):
+    """The decoder's state and the sentence's glossary memory (see nmt.models.glossary)."""
+
+    decoder: NamedTuple
+    bank: GlossaryBank
+    due: torch.Tensor  # [B, M] bool: slots the next token may copy in order (GlossaryMemory)
+
+    per_sentence = ("bank",)
+
+
 class Seq2Seq(nn.Module):
     def __init__(
-        self, encoder: RecurrentEncoder, bridge: Bridge, decoder: nn.Module, generator: nn.Linear
+        self,
+        encoder: RecurrentEncoder,
+        bridge: Bridge,
+        decoder: nn.Module,
+        generator: nn.Linear,
+        glossary: GlossaryMemory | None = None,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.bridge = bridge
         self.decoder = decoder
         self.generator = generator
+        self.glossary = glossary
 
-    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> NamedTuple:
-        """src `[B, S]` -> the decoder's initial state."""
+    def encode(
+        self, src: torch.Tensor, src_lengths: torch.Tensor, glossary: GlossarySlots | None = None
+    ) -> NamedTuple:
+        """src `[B, S]` -> the decoder's initial state (a GlossaryState with `glossary` slots)."""
         encoded = self.encoder(src, src_lengths)
         hidden, cell = self.bridge(encoded)
-        return self.decoder.init_state(encoded, hidden, cell)
+        state = self.decoder.init_state(encoded, hidden, cell)
+        if glossary is None:
+            return state
+        if self.glossary is None:
+            raise ValueError("this model has no glossary memory (model.glossary_memory)")
+        bank = self.glossary.prepare(encoded.outputs, glossary)
+        return GlossaryState(state, bank, bank.first)
+
+    def with_glossary(self, slots: GlossarySlots | None) -> Seq2Seq | GlossaryBound:
+        """The model as search sees it when every sentence brings its glossary slots."""
+        return self if slots is None else GlossaryBound(self, slots)
+
+    def target_log_probs(
+        self,
+        src: torch.Tensor,
+        src_lengths: torch.Tensor,
+        tgt_in: torch.Tensor,
+        positions: torch.Tensor,
+        glossary: GlossarySlots | None = None,
+    ) -> torch.Tensor:
+        """Teacher-forced log-probabilities `[N, V]` (float) at the N True `positions` `[B, T]`
+        of the target; only those go through the output layer, the largest matrix product."""
+        state = self.encode(src, src_lengths, glossary)
+        if glossary is None:
+            features = self.decoder(tgt_in, state).features
+            return torch.log_softmax(self.generator(features[positions]).float(), dim=-1)
+        decoded = self.decoder(tgt_in, state.decoder)
+        features = decoded.features  # [B, T, O]
+        log_probs = torch.log_softmax(self.generator(features[positions]).float(), dim=-1)
+        follows = self.glossary.follows_over_time(tgt_in, state.bank)
+        weights, gate = self.glossary.copy(
+            features, tgt_in, follows, state.bank, decoded.attention
+        )
+        rows = positions.nonzero()[:, 0]
+        pieces = state.bank.pieces.index_select(0, rows)
+        has_slots = state.bank.mask.any(dim=1).index_select(0, rows)
+        return mix_copy(log_probs, weights[positions], gate[positions], pieces, has_slots)
 
     def features(
         self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor
@@ -52,9 +113,22 @@ class Seq2Seq(nn.Module):
 
     def decode_step(self, prev_tokens: torch.Tensor, state: NamedTuple) -> SearchStep:
         """prev_tokens `[B]` -> log-probabilities `[B, V]` of the next token."""
-        step = self.decoder.step(prev_tokens, state)
+        if not isinstance(state, GlossaryState):
+            step = self.decoder.step(prev_tokens, state)
+            log_probs = torch.log_softmax(self.generator(step.features).float(), dim=-1)
+            return SearchStep(log_probs, step.state, step.attention)
+        step = self.decoder.step(prev_tokens, state.decoder)
         log_probs = torch.log_softmax(self.generator(step.features).float(), dim=-1)
-        return SearchStep(log_probs, step.state, step.attention)
+        bank = state.bank
+        follows = self.glossary.follows(prev_tokens, state.due, bank)
+        attention = None if step.attention is None else step.attention[:, None]
+        weights, gate = self.glossary.copy(
+            step.features[:, None], prev_tokens[:, None], follows[:, None], bank, attention
+        )
+        log_probs = mix_copy(log_probs, weights[:, 0], gate[:, 0], bank.pieces,
+                             bank.mask.any(dim=1))  # fmt: skip
+        new_state = GlossaryState(step.state, bank, bank.first | follows)
+        return SearchStep(log_probs, new_state, step.attention)
 
     @staticmethod
     def reorder(
@@ -69,9 +143,28 @@ class Seq2Seq(nn.Module):
         keep = getattr(state, "per_sentence", ()) if within_sentences else ()
         return type(state)(
             *(
-                field.index_select(0, index)
-                if isinstance(field, torch.Tensor) and name not in keep
+                field
+                if name in keep or field is None
+                else field.index_select(0, index)
+                if isinstance(field, torch.Tensor)
+                else Seq2Seq.reorder(field, index, within_sentences)
+                if hasattr(field, "_fields")
                 else field
                 for name, field in zip(state._fields, state)
             )
         )
+
+
+class GlossaryBound:
+    """A Seq2Seq whose `encode` reads the given glossary slots: what search needs when every
+    sentence of the batch brings its own memory (search only calls encode, decode_step and
+    reorder)."""
+
+    def __init__(self, model: Seq2Seq, slots: GlossarySlots) -> None:
+        self.model = model
+        self.slots = slots
+        self.decode_step = model.decode_step
+        self.reorder = model.reorder
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> NamedTuple:
+        return self.model.encode(src, src_lengths, self.slots)

@@ -1,4 +1,5 @@
-"""`nmt translate train | predict | evaluate | average | bench | demo`: each verb one library call.
+"""`nmt translate train | predict | evaluate | average | bench | demo | align`: each verb one
+library call.
 
 The spellings from before tasks had their own verbs (`nmt train`, `nmt translate -m DIR`,
 `nmt evaluate`, `nmt average`, `nmt bench`, `nmt demo`) are rewritten to these by nmt.cli.
@@ -20,7 +21,7 @@ from nmt.engine.commands import add_train_verb, print_report_location, write_out
 from nmt.engine.rundir import atomic_write, check_output_dir, check_output_file
 from nmt.errors import NmtError
 
-VERBS = ("train", "predict", "evaluate", "average", "bench", "demo")
+VERBS = ("train", "predict", "evaluate", "average", "bench", "demo", "align")
 
 
 def add_commands(verbs: argparse._SubParsersAction) -> None:
@@ -45,6 +46,7 @@ def add_commands(verbs: argparse._SubParsersAction) -> None:
     average.add_argument("-o", "--output", required=True, metavar="DIR", help="new directory")
     average.set_defaults(command=_average)
     _add_bench(verbs)
+    _add_align(verbs)
 
     demo = verbs.add_parser(
         "demo", help="train and evaluate a small model on a generated task (a few CPU minutes)"
@@ -61,12 +63,20 @@ def _add_predict(verbs: argparse._SubParsersAction) -> None:
         "lines are translated as you enter them) and writes -o FILE or standard output, one "
         "line per input line.",
     )  # fmt: skip
-    predict.add_argument("-m", "--model", required=True, metavar="DIR", help="checkpoint directory")
+    predict.add_argument(
+        "-m", "--model", required=True, metavar="DIR", action="append",
+        help="checkpoint directory; several -m: an ensemble (averaged log-probabilities)",
+    )  # fmt: skip
     predict.add_argument("-i", "--input", help="input file (default: standard input)")
     predict.add_argument("-o", "--output", help="output file, written atomically (default: stdout)")
     predict.add_argument(
         "--n-best", type=int, default=1,
         help="hypotheses per line; above 1 the output is TSV: line index, score, text",
+    )  # fmt: skip
+    predict.add_argument(
+        "--glossary", metavar="TSV",
+        help="source TAB target terms the translation must use (a model trained with "
+        "model.glossary_memory=true)",
     )  # fmt: skip
     _add_search_arguments(predict)
     predict.add_argument("--batch-tokens", type=int, default=None, help="source tokens per batch")
@@ -91,7 +101,8 @@ def _add_evaluate(verbs: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     system = evaluate.add_mutually_exclusive_group(required=True)
     system.add_argument("--hyp", metavar="FILE", help="translations, one per reference line")
-    system.add_argument("-m", "--model", metavar="DIR", help="checkpoint: translate --src first")
+    system.add_argument("-m", "--model", metavar="DIR", action="append",
+                        help="checkpoint: translate --src first (several: an ensemble)")
     evaluate.add_argument("--src", metavar="FILE", help="source (needed with -m; with --hyp, "
                           "length buckets use it instead of the first reference)")  # fmt: skip
     evaluate.add_argument("--ref", nargs="+", required=True, metavar="FILE", help="references")
@@ -104,9 +115,53 @@ def _add_evaluate(verbs: argparse._SubParsersAction) -> None:
         "--heatmaps", type=int, default=3, metavar="N", help="with -m: attention plots (3)"
     )
     evaluate.add_argument("--glossary", metavar="TSV", help="source TAB target terms: report the "
-                          "term use rate and list the misses (needs --src)")  # fmt: skip
+                          "term use rate and list the misses (needs --src); with -m, a model "
+                          "with a glossary memory translates with it")  # fmt: skip
+    evaluate.add_argument(
+        "--no-glossary-memory", action="store_true",
+        help="with -m and --glossary: translate without the glossary, only check its terms "
+        "(the baseline on the same model)",
+    )  # fmt: skip
     _add_search_arguments(evaluate, "with -m: ")
     evaluate.set_defaults(command=_evaluate)
+
+
+def _add_align(verbs: argparse._SubParsersAction) -> None:
+    align = verbs.add_parser(
+        "align", help="build a term dictionary from a parallel corpus (glossary memory training)",
+        description="Align the words of a parallel corpus (IBM model 1 both ways, links kept "
+        "where both agree) and write the term dictionary that data.term_dictionary reads: "
+        "source TAB target TAB links, most frequent translation first.",
+    )  # fmt: skip
+    align.add_argument("--src", required=True, metavar="FILE", help="source sentences")
+    align.add_argument("--tgt", required=True, metavar="FILE", help="their translations")
+    align.add_argument("-o", "--output", required=True, metavar="TSV", help="dictionary to write")
+    align.add_argument("--min-count", type=int, default=2, help="links a pair needs (2)")
+    align.add_argument(
+        "--skip-frequent", type=int, default=10, metavar="N",
+        help="leave out the N most frequent words of each side (10)",
+    )  # fmt: skip
+    align.set_defaults(command=_align)
+
+
+def _align(args: argparse.Namespace) -> int:
+    from nmt.data.textfile import count_lines, numbered_lines
+    from nmt.translation.align import build_term_dictionary
+
+    check_output_file(args.output)
+    if count_lines(args.src) != count_lines(args.tgt):
+        raise NmtError(f"{args.src} has {count_lines(args.src)} lines but {args.tgt} has "
+                       f"{count_lines(args.tgt)}")  # fmt: skip
+    started = time.perf_counter()
+    dictionary = build_term_dictionary(
+        (text for _, text, _ in numbered_lines(args.src)),
+        (text for _, text, _ in numbered_lines(args.tgt)),
+        min_count=args.min_count, skip_frequent=args.skip_frequent,
+    )  # fmt: skip
+    dictionary.write(args.output)
+    print(f"{args.output}: {len(dictionary)} translations of {len(dictionary.translations)} "
+          f"source words ({time.perf_counter() - started:.0f} s)")  # fmt: skip
+    return 0
 
 
 def _add_bench(verbs: argparse._SubParsersAction) -> None:
@@ -193,6 +248,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from nmt.data.textfile import STDIN, numbered_lines, numbered_stream_lines
+    from nmt.translation.glossary import Glossary
     from nmt.translation.predict import Translator
 
     options = _search_options(args, args.n_best)
@@ -200,7 +256,13 @@ def _predict(args: argparse.Namespace) -> int:
         raise NmtError(f"--chunk-lines {args.chunk_lines}: give at least 1")
     if args.output:
         check_output_file(args.output)
-    translator = Translator.load(args.model, args.device, args.quantize)
+    glossary = Glossary.read(args.glossary) if args.glossary else None
+    models = args.model[0] if len(args.model) == 1 else args.model
+    translator = Translator.load(models, args.device, args.quantize)
+    if glossary is not None and not translator.has_glossary_memory:
+        raise NmtError(f"{', '.join(args.model)}: no glossary memory, so it cannot follow "
+                       f"{args.glossary}: train with model.glossary_memory=true "
+                       "data.term_dictionary=FILE (see nmt translate align)")  # fmt: skip
     if args.input:
         lines = numbered_lines(args.input)
     else:
@@ -208,11 +270,12 @@ def _predict(args: argparse.Namespace) -> int:
     texts = (text for _, text, _ in lines)
     if args.input is None and (args.interactive or sys.stdin.isatty()):
         for number, text in enumerate(texts, start=1):
-            found = translator.translate_nbest([text], options, first_line=number)
+            found = translator.translate_nbest([text], options, first_line=number,
+                                               glossary=glossary)  # fmt: skip
             sys.stdout.write(_format_translations(found, args.n_best, first_index=number - 1))
             sys.stdout.flush()
         return 0
-    translate = functools.partial(_translate_stream, translator, texts, options, args)
+    translate = functools.partial(_translate_stream, translator, texts, options, args, glossary)
     if args.output:
         atomic_write(Path(args.output), lambda tmp: _into_file(tmp, translate))
     else:
@@ -220,7 +283,9 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _translate_stream(translator, texts, options, args: argparse.Namespace, out: TextIO) -> None:
+def _translate_stream(
+    translator, texts, options, args: argparse.Namespace, glossary, out: TextIO
+) -> None:
     """Translate `texts` `args.chunk_lines` lines at a time (each chunk sorted by length into
     batches), writing each chunk's translations in input order before reading the next: memory
     stays bounded and output appears as it is done. A progress bar on stderr with -o."""
@@ -234,7 +299,7 @@ def _translate_stream(translator, texts, options, args: argparse.Namespace, out:
         while chunk := list(itertools.islice(texts, args.chunk_lines)):
             found = translator.translate_nbest(
                 chunk, options, args.batch_size, args.batch_tokens, on_batch=bar.update,
-                first_line=done + 1,
+                first_line=done + 1, glossary=glossary,
             )  # fmt: skip
             out.write(_format_translations(found, args.n_best, first_index=done))
             out.flush()
@@ -270,12 +335,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     elif args.src is None:
         raise NmtError("evaluate -m DIR needs --src FILE, the sentences to translate")
     else:
+        models = args.model[0] if len(args.model) == 1 else args.model
         report = evaluate_model(
-            args.model, args.src, args.ref, _search_options(args, keep_attention=bool(args.report)),
+            models, args.src, args.ref, _search_options(args, keep_attention=bool(args.report)),
             report_dir=args.report,
             compare_path=args.compare, device=args.device, batch_size=args.batch_size,
             n_bootstrap=args.bootstrap, n_heatmaps=args.heatmaps, quantize=args.quantize,
-            glossary_path=args.glossary,
+            glossary_path=args.glossary, glossary_memory=not args.no_glossary_memory,
         )  # fmt: skip
     print(format_summary(report))
     print_report_location(args.report)

@@ -40,6 +40,15 @@ class DataConfig:
     batch_sentences: Count | None = None  # also at most this many sentences per training batch
     valid_batch_tokens: Count = 8192
     num_workers: NonNegative = 0
+    # Pseudo-glossaries for a model with model.glossary_memory: a term dictionary (nmt translate
+    # align) whose entries found in a training pair (source word in the source, its translation
+    # in the reference) become memory entries of a share `term_rate` of the training sentences,
+    # at most `max_terms` each (a random subset, drawn anew every epoch); a share `term_swap` of
+    # them has its target replaced by another term, in memory and reference (batch.TermSampler).
+    term_dictionary: str | None = None
+    term_rate: Annotated[float, PROBABILITY] = 0.5
+    max_terms: Count = 3
+    term_swap: Annotated[float, PROBABILITY] = 0.5
 
 
 @dataclass
@@ -50,6 +59,12 @@ class TokenizerConfig:
     vocab_size: Annotated[int, Range(5)] = 8000  # 4 special pieces and at least one more
     joint: bool = True  # one model and vocabulary for both languages
     character_coverage: Annotated[float, Range(0, 1, open_low=True)] = 1.0
+    # Subword regularisation (Kudo 2018; BPE-dropout, Provilkov et al. 2020): training batches
+    # get a new random segmentation every time they are drawn; validation and test always the
+    # best one. unigram: the smoothing alpha of sampling (0.1 to 0.5 usual); bpe: the
+    # probability of dropping a merge (about 0.1). None: off.
+    sampling_alpha: Annotated[float, Range(0, 1, open_low=True)] | None = None
+    sampling_nbest: int = -1  # unigram: sample among the n best segmentations (-1: all)
 
 
 @dataclass
@@ -82,6 +97,10 @@ class ModelConfig:
     # every weight uniform in [-x, x]; None: PyTorch's defaults
     param_init: Annotated[float, Range(0, open_low=True)] | None = None
     slot_memory: SlotMemoryConfig = field(default_factory=SlotMemoryConfig)
+    # A glossary memory the decoder reads and copies terms from (nmt.models.glossary); trained
+    # with data.term_dictionary, used by `nmt translate predict --glossary`.
+    glossary_memory: bool = False
+    glossary_memory_size: Count = 256  # keys and values of its slots
     # The hand-written speed paths (nmt/models/fast): input-feeding loops, CPU tanh and dropout.
     # false: plain PyTorch everywhere (same function and parameters; a test pins them equal).
     custom_kernels: bool = True

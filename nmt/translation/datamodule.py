@@ -18,9 +18,16 @@ from torch.utils.data import DataLoader
 from nmt.data.batching import token_batch_loader
 from nmt.data.splits import hold_out_validation
 from nmt.errors import NmtError
-from nmt.translation.batch import collate_translation, example_lengths
+from nmt.translation.align import TermDictionary
+from nmt.translation.batch import (
+    SampledSegmentation,
+    TermSampler,
+    collate_translation,
+    example_lengths,
+)
 from nmt.translation.config import DataConfig, TokenizerConfig
 from nmt.translation.corpus import clean_corpus, load_parallel_corpus
+from nmt.translation.glossary import TERM_COLUMNS, TrainingTermColumns
 from nmt.translation.vocab import SubwordTokenizer, encode_corpus
 
 logger = logging.getLogger(__name__)
@@ -72,21 +79,45 @@ class TranslationDataModule(L.LightningDataModule):
             self.lengths[name] = example_lengths(
                 [len(ids) for ids in split["src_ids"]], [len(ids) for ids in split["tgt_ids"]]
             )
-            self.encoded[name] = split.select_columns(BATCH_COLUMNS)
+            columns = BATCH_COLUMNS
+            if name == "train" and self.data_config.term_dictionary is not None:
+                split = split.map(
+                    TrainingTermColumns(self.tokenizer, self._term_dictionary().targets_of),
+                    batched=True, desc="finding pseudo-glossary terms",
+                )  # fmt: skip
+                columns = BATCH_COLUMNS + list(TERM_COLUMNS)
+            if name == "train" and self.tokenizer_config.sampling_alpha is not None:
+                columns = [*columns, "src", "tgt"]  # segmented anew for every batch
+            self.encoded[name] = split.select_columns(columns)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(
-            "train", self.data_config.batch_tokens, True, self.data_config.batch_sentences
-        )
+        config = self.data_config
+        collate = collate_translation
+        sampling = self.tokenizer_config
+        if sampling.sampling_alpha is not None:
+            collate = SampledSegmentation(self.tokenizer, sampling.sampling_alpha,
+                                          sampling.sampling_nbest, self.seed)  # fmt: skip
+        if config.term_dictionary is not None:
+            collate = TermSampler(config.term_rate, config.max_terms, config.term_swap, self.seed,
+                                  *self.tokenizer.target_word_pieces())  # fmt: skip
+        return self._loader("train", config.batch_tokens, True, config.batch_sentences, collate)
+
+    def _term_dictionary(self) -> TermDictionary:
+        dictionary = TermDictionary.read(self.data_config.term_dictionary)
+        logger.info("pseudo-glossaries from %s (%d translations of %d source words)",
+                    self.data_config.term_dictionary, len(dictionary),
+                    len(dictionary.translations))  # fmt: skip
+        return dictionary
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("validation", self.data_config.valid_batch_tokens, shuffle=False)
 
     def _loader(
-        self, split: str, max_tokens: int, shuffle: bool, max_sentences: int | None = None
-    ) -> DataLoader:
+        self, split: str, max_tokens: int, shuffle: bool, max_sentences: int | None = None,
+        collate=collate_translation,
+    ) -> DataLoader:  # fmt: skip
         return token_batch_loader(
-            self.encoded[split], self.lengths[split], max_tokens, collate_translation, shuffle,
+            self.encoded[split], self.lengths[split], max_tokens, collate, shuffle,
             self.seed, self.trainer, self.data_config.num_workers, max_sentences,
         )  # fmt: skip
 

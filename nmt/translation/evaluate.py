@@ -90,7 +90,7 @@ def evaluate_files(
 
 
 def evaluate_model(
-    run_dir: str | Path,
+    run_dir: str | Path | Sequence[str | Path],
     src_path: str | Path,
     ref_paths: Sequence[str | Path],
     options: SearchOptions | None = None,
@@ -102,10 +102,13 @@ def evaluate_model(
     n_heatmaps: int = 3,
     quantize: bool = False,
     glossary_path: str | Path | None = None,
+    glossary_memory: bool = True,
 ) -> EvaluationReport:
     """Translates src_path with the checkpoint in run_dir and scores the translations. With
     report_dir, they are saved there as hyp.txt beside the report, and an attentional model adds
-    heatmaps of its first n_heatmaps translations."""
+    heatmaps of its first n_heatmaps translations; several run_dirs translate as an ensemble.
+    A model with a glossary memory translates with the glossary unless `glossary_memory` is
+    off (the baseline on the same model); any other model's term use is only checked."""
     if report_dir is not None:
         check_output_dir(report_dir)
     glossary = _glossary(glossary_path, src_path)
@@ -113,9 +116,11 @@ def evaluate_model(
     src = read_parallel(src_path, ref_paths[0], len(refs[0]))
     baseline = None if compare_path is None else read_parallel(compare_path, ref_paths[0], len(src))
     translator = Translator.load(run_dir, device, quantize)
-    translations = translator.translate_nbest(src, options, batch_size=batch_size)
+    given = glossary if glossary_memory and translator.has_glossary_memory else None
+    translations = translator.translate_nbest(src, options, batch_size=batch_size, glossary=given)
     hyp = [found[0].text if found else "" for found in translations]
-    hyp_path = f"translations by {run_dir}"
+    name = str(run_dir) if isinstance(run_dir, (str, Path)) else " + ".join(map(str, run_dir))
+    hyp_path = f"translations by {name}"
     if report_dir is not None:
         hyp_path = str(Path(report_dir) / HYP_FILE)
         write_text(Path(hyp_path), "".join(f"{line}\n" for line in hyp))
@@ -124,14 +129,14 @@ def evaluate_model(
         [str(p) for p in ref_paths],
         str(src_path),
         _optional_str(compare_path),
-        str(run_dir),
+        name,
     )
     report = evaluate_texts(
         EvaluationTexts(hyp, refs, src, baseline), files, n_bootstrap=n_bootstrap,
         attention=attention_maps(translations, n_heatmaps),
     )  # fmt: skip
     if glossary is not None:
-        terms = term_report(glossary, str(glossary_path), src, hyp)
+        terms = term_report(glossary, str(glossary_path), src, hyp, given is not None)
         report = dataclasses.replace(report, terms=terms)
     if report_dir is not None:
         write_report(report, report_dir)
@@ -180,15 +185,20 @@ def attention_maps(translations: Sequence[Sequence[Translation]], count: int) ->
 
 
 def term_report(
-    glossary: Glossary, name: str, sources: Sequence[str], translations: Sequence[str]
+    glossary: Glossary,
+    name: str,
+    sources: Sequence[str],
+    translations: Sequence[str],
+    given: bool = False,
 ) -> TermReport:
-    """The term use rate of `translations` of `sources`, and every miss."""
+    """The term use rate of `translations` of `sources`, and every miss; `given`: the model
+    translated with the glossary in its memory."""
     uses = term_uses(glossary, sources, translations)
     used = sum(use.used for use in uses)
     misses = [TermMiss(use.sentence + 1, use.entry.source, use.entry.target,
                        translations[use.sentence]) for use in uses if not use.used]  # fmt: skip
     rate = 100 * used / len(uses) if uses else None
-    return TermReport(name, len(glossary), len(uses), used, rate, misses)
+    return TermReport(name, len(glossary), len(uses), used, rate, misses, given)
 
 
 def _glossary(path: str | Path | None, src_path: str | Path | None) -> Glossary | None:

@@ -14,7 +14,7 @@ Where matches overlap, the longest wins (then the leftmost), so "credit card" is
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +36,18 @@ class GlossaryEntry:
     line: int  # where the file gave it (1-based)
 
 
+def term_tokens(text: str) -> list[tuple[str, int, int]]:
+    """The words of `text` (case-folded) with their character spans [start, end)."""
+    return [(m.group().casefold(), m.start(), m.end()) for m in TOKEN.finditer(text)]
+
+
 @dataclass(frozen=True)
 class TermMatch:
     entry: GlossaryEntry
     start: int  # word span [start, end) in the sentence's words (term_words)
     end: int
+    char_start: int = -1  # character span in the sentence, when it was given as text
+    char_end: int = -1
 
 
 class Glossary:
@@ -85,13 +92,15 @@ class Glossary:
     def matches(self, sentence: str | Sequence[str]) -> list[TermMatch]:
         """The entries found in `sentence` (text, or its term_words), without overlaps, in
         sentence order."""
-        words = term_words(sentence) if isinstance(sentence, str) else tuple(sentence)
+        tokens = term_tokens(sentence) if isinstance(sentence, str) else None
+        words = tuple(word for word, _, _ in tokens) if tokens is not None else tuple(sentence)
         found = [
-            TermMatch(self._by_words[words[start:end]], start, end)
+            TermMatch(self._by_words[words[start:end]], start, end,
+                      *((tokens[start][1], tokens[end - 1][2]) if tokens else (-1, -1)))
             for start in range(len(words))
             for end in range(start + 1, min(len(words), start + self._longest) + 1)
             if words[start:end] in self._by_words
-        ]
+        ]  # fmt: skip
         found.sort(key=lambda match: (match.start - match.end, match.start))
         taken: set[int] = set()
         kept = []
@@ -129,3 +138,136 @@ def term_uses(
 def term_use_rate(uses: Sequence[TermUse]) -> float | None:
     """The share of matched entries whose target term was used (None: nothing matched)."""
     return sum(use.used for use in uses) / len(uses) if uses else None
+
+
+# ----- glossary entries as memory slots (models with a glossary memory) -----
+WORD_START = "\u2581"  # sentencepiece's word boundary mark
+
+
+def chunk_piece_spans(text: str, pieces: Sequence[str]) -> list[tuple[int, int, int, int]] | None:
+    """For each whitespace-separated chunk of `text`: its character span and the span of the
+    `pieces` (the sentence's sentencepiece pieces) that spell it, as (char start, char end,
+    piece start, piece end). Sentencepiece never joins two chunks in a piece and starts each with
+    the word boundary mark; None when the counts disagree (a normaliser that split or joined
+    chunks), and the sentence then gets no memory."""
+    starts = [i for i, piece in enumerate(pieces) if piece.startswith(WORD_START)]
+    chunks = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    if len(starts) != len(chunks) or (pieces and starts[0] != 0):
+        return None
+    ends = [*starts[1:], len(pieces)]
+    return [(c0, c1, p0, p1) for (c0, c1), p0, p1 in zip(chunks, starts, ends)]
+
+
+def piece_span(
+    chunks: Sequence[tuple[int, int, int, int]], char_start: int, char_end: int
+) -> tuple[int, int]:
+    """The pieces [start, end) of the chunks that a character span touches."""
+    touched = [(p0, p1) for c0, c1, p0, p1 in chunks if c0 < char_end and char_start < c1]
+    return touched[0][0], touched[-1][1]
+
+
+def training_terms(
+    source: str, target: str, targets_of: Callable[[str], dict[str, str]]
+) -> list[tuple[int, int, int, str]]:
+    """Pseudo-glossary entries of a training pair: each source word whose dictionary
+    translation (`targets_of(word)`: case-folded target -> spelling) occurs in the reference,
+    as (source char start, source char end, target char start, target word spelled as the
+    reference spells it); where several of its translations occur, the dictionary's first."""
+    reference: dict[str, tuple[int, str]] = {}
+    for word, start, end in term_tokens(target):
+        reference.setdefault(word, (start, target[start:end]))
+    found = []
+    for word, start, end in term_tokens(source):
+        for translation in targets_of(word):
+            if translation in reference:
+                found.append((start, end, *reference[translation]))
+                break
+    return found
+
+
+Entry = tuple[int, int, list[int]]  # source piece span [start, end) and the target's piece ids
+
+
+def sentence_entries(
+    source: str,
+    terms: Sequence[tuple[int, int, str]],
+    src_pieces: Sequence[str],
+    encode_target: Callable[[str], list[int]],
+) -> list[Entry]:
+    """Terms of one sentence as (char start, char end, target text) -> memory entries over its
+    source pieces; [] when the pieces cannot be lined up with the text (chunk_piece_spans)."""
+    chunks = chunk_piece_spans(source, src_pieces)
+    if chunks is None:
+        return []
+    return [(*piece_span(chunks, start, end), encode_target(target))
+            for start, end, target in terms]  # fmt: skip
+
+
+def glossary_entries(
+    glossary: Glossary, sources: Sequence[str], tokenizer, limit: int | None = None
+) -> list[list[Entry]]:
+    """Memory entries of each sentence from a user's glossary (`tokenizer`: the model's
+    SubwordTokenizer); entries reaching past `limit` source pieces (an input cut short) are
+    dropped."""
+    targets: dict[str, list[int]] = {}
+
+    def encode_target(text: str) -> list[int]:
+        if text not in targets:
+            targets[text] = tokenizer.encode_tgt([text])[0]
+        return targets[text]
+
+    pieces = tokenizer.src_model.encode([s.strip() for s in sources], out_type=str)
+    found = []
+    for source, src_pieces in zip(sources, pieces):
+        source = source.strip()
+        terms = [(m.char_start, m.char_end, m.entry.target) for m in glossary.matches(source)]
+        entries = sentence_entries(source, terms, src_pieces, encode_target)
+        found.append([entry for entry in entries if limit is None or entry[1] <= limit])
+    return found
+
+
+class TrainingTermColumns:
+    """The `datasets.map` function that adds each training pair's pseudo-glossary candidates
+    (training_terms) as columns: term_starts, term_ends (source piece spans), term_ids (target
+    piece ids) and term_target_starts (where those pieces stand in tgt_ids, or -1 where the
+    reference spells the word with other pieces, glued to punctuation say). datasets hashes it,
+    dictionary and tokenizer included, for its cache."""
+
+    def __init__(self, tokenizer, targets_of: Callable[[str], dict[str, str]]) -> None:
+        self.tokenizer = tokenizer
+        self.targets_of = targets_of
+        self.columns = TERM_COLUMNS  # part of datasets' cache key: new columns, new cache
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        src_pieces = self.tokenizer.src_model.encode(batch["src"], out_type=str)
+        tgt_pieces = self.tokenizer.tgt_model.encode(batch["tgt"], out_type=str)
+        columns: dict[str, list] = {name: [] for name in self.columns}
+        for source, target, pieces, target_pieces, tgt_ids in zip(
+            batch["src"], batch["tgt"], src_pieces, tgt_pieces, batch["tgt_ids"]
+        ):
+            terms = training_terms(source, target, self.targets_of)
+            entries = sentence_entries(
+                source, [(start, end, word) for start, end, _, word in terms], pieces,
+                lambda text: self.tokenizer.encode_tgt([text])[0],
+            )  # fmt: skip
+            chunks = chunk_piece_spans(target, target_pieces) if entries else None
+            columns["term_starts"].append([entry[0] for entry in entries])
+            columns["term_ends"].append([entry[1] for entry in entries])
+            columns["term_ids"].append([entry[2] for entry in entries])
+            columns["term_target_starts"].append([
+                _target_start(chunks, tgt_ids, term[2], entry[2])
+                for term, entry in zip(terms, entries)
+            ])  # fmt: skip
+        return columns
+
+
+TERM_COLUMNS = ("term_starts", "term_ends", "term_ids", "term_target_starts")
+
+
+def _target_start(chunks, tgt_ids: Sequence[int], char_start: int, ids: list[int]) -> int:
+    """Where the term's pieces `ids` stand in the reference's `tgt_ids` (its word starts at
+    `char_start`), or -1."""
+    if chunks is None:
+        return -1
+    start, _ = piece_span(chunks, char_start, char_start + 1)
+    return start if list(tgt_ids[start : start + len(ids)]) == ids else -1

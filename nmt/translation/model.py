@@ -11,6 +11,7 @@ from nmt.models.attention import ATTENTIONS
 from nmt.models.decoder import AttentionDecoder, FixedContextDecoder, step_by_step
 from nmt.models.encoder import Bridge, RecurrentEncoder
 from nmt.models.fast import Kernels, choose_input_feeding, kernels
+from nmt.models.glossary import GlossaryMemory
 from nmt.models.memory import SlotMemory
 from nmt.models.recurrent import build_rnn
 from nmt.models.seq2seq import Seq2Seq
@@ -78,6 +79,11 @@ def build_seq2seq(config: ModelConfig, src_vocab_size: int, tgt_vocab_size: int)
     model = Seq2Seq(encoder, bridge, decoder, generator)
     if config.param_init is not None:
         initialize_uniform(model, config.param_init)
+    if config.glossary_memory:
+        # Built last, with its own initialisation: models without it draw the same weights.
+        model.glossary = GlossaryMemory(
+            tgt_embedding, encoder.output_size, output_size, config.glossary_memory_size
+        )
     return model
 
 

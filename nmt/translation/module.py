@@ -17,7 +17,7 @@ from nmt.engine.config import OptimConfig
 from nmt.engine.optim import configure_optimization, schedule_callbacks
 from nmt.engine.throughput import TrainingLog
 from nmt.engine.validation import ValidationTally
-from nmt.models.loss import smoothed_cross_entropy
+from nmt.models.loss import smoothed_nll
 from nmt.models.seq2seq import Seq2Seq
 from nmt.search import greedy_search
 from nmt.translation.batch import TranslationBatch
@@ -59,12 +59,12 @@ class LitSeq2Seq(L.LightningModule):
 
     # ----- loss -----
     def token_loss(self, batch: TranslationBatch) -> TokenLoss:
-        features = self.model.features(batch.src, batch.src_lengths, batch.tgt_in)  # [B, T, O]
         non_pad = batch.tgt_out != PAD_ID
-        # Only real target positions go through the output layer, the largest matrix product.
-        logits = self.model.generator(features[non_pad])  # [N, V]
-        loss_sum, nll_sum = smoothed_cross_entropy(
-            logits, batch.tgt_out[non_pad], self.optim.label_smoothing
+        log_probs = self.model.target_log_probs(
+            batch.src, batch.src_lengths, batch.tgt_in, non_pad, batch.glossary
+        )  # [N, V]
+        loss_sum, nll_sum = smoothed_nll(
+            log_probs, batch.tgt_out[non_pad], self.optim.label_smoothing
         )
         tokens = int(non_pad.sum())
         return TokenLoss(loss_sum / tokens, nll_sum / tokens, tokens)

@@ -104,6 +104,7 @@ class TermReport:
     used: int  # of those, the ones whose target term occurs in the translation
     rate: float | None  # used / matched, in percent (None: nothing matched)
     misses: list[TermMiss]
+    given: bool = False  # the model translated with the glossary in its memory
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def _terms_markdown(terms: TermReport | None, listed: int = 50) -> str:
         return ""
     head = (f"## Glossary terms\n\n`{_cell(terms.glossary)}`: {terms.entries} entries; "
             f"{terms.matched} matched in the source, {terms.used} of them used in the "
-            f"translation: term use rate {_rate(terms.rate)}.\n")  # fmt: skip
+            f"translation: term use rate {_rate(terms.rate)}. {_given(terms)}\n")  # fmt: skip
     if not terms.misses:
         return head
     rows = "".join(f"| {m.line} | {_cell(m.source_term)} | {_cell(m.target_term)} | "
@@ -195,6 +196,12 @@ def _terms_markdown(terms: TermReport | None, listed: int = 50) -> str:
         terms.misses) > listed else ""  # fmt: skip
     return (head + "\nMisses:\n\n| line | source term | target term | translation |\n"
             "|---:|---|---|---|\n" + rows + more)  # fmt: skip
+
+
+def _given(terms: TermReport) -> str:
+    if terms.given:
+        return "The model translated with the glossary in its memory."
+    return "The glossary was only checked: the model did not read it."
 
 
 def _rate(rate: float | None) -> str:
@@ -286,7 +293,8 @@ def format_summary(report: EvaluationReport) -> str:
     if report.terms is not None:
         terms = report.terms
         lines.append(f"term use rate {_rate(terms.rate)} ({terms.used} of {terms.matched} "
-                     f"matched glossary terms used; {terms.glossary})")  # fmt: skip
+                     f"matched glossary terms used; {terms.glossary}; "
+                     f"{'given to' if terms.given else 'not given to'} the model)")  # fmt: skip
     if report.comparison is not None:
         lines.append(f"paired bootstrap resampling against {report.files.baseline}:")
         lines += [

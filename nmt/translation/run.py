@@ -15,6 +15,7 @@ from torch import nn
 from nmt.engine.checkpoint import base_metadata, check_device, load_weights
 from nmt.engine.fit import FitParts, TaskRun
 from nmt.engine.rundir import CONFIG_FILE, WEIGHTS_FILE, check_run_dir, read_metadata
+from nmt.errors import NmtError
 from nmt.models.seq2seq import Seq2Seq
 from nmt.translation.config import TRAIN_COMMAND, TranslationConfig, load
 from nmt.translation.datamodule import TranslationDataModule
@@ -27,6 +28,14 @@ TOKENIZER_DIR = "tokenizer"
 
 def fit_parts(config: TranslationConfig, run_dir: Path) -> FitParts:
     """The modules of a translation run; the network is built once the tokenizer exists."""
+    if config.data.term_dictionary is not None and config.tokenizer.sampling_alpha is not None:
+        raise NmtError("data.term_dictionary and tokenizer.sampling_alpha cannot be combined: "
+                       "pseudo-glossary entries are found on the best segmentation")  # fmt: skip
+    if config.model.glossary_memory != (config.data.term_dictionary is not None):
+        raise NmtError(
+            "model.glossary_memory=true and data.term_dictionary=FILE go together: the memory "
+            "learns from the dictionary's pseudo-glossaries (make one with nmt translate align)"
+        )
     datamodule = TranslationDataModule(
         config.data, config.tokenizer, run_dir / TOKENIZER_DIR, seed=config.trainer.seed
     )

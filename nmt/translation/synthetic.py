@@ -1,7 +1,9 @@
 """Generated translation tasks for the demo and the tests: nothing to download, exact answers.
 
 "dates" rewrites a date given in one of five formats into one English wording (reordering and
-numbers to words, so attention matters); "reverse" and "copy" work on short symbol sequences.
+numbers to words, so attention matters); "reverse" and "copy" work on short symbol sequences;
+"lexicon" translates made-up words one by one through a fixed dictionary (LEXICON), the smallest
+task with terms in it (glossary memory tests).
 """
 
 import datetime
@@ -12,7 +14,7 @@ from types import MappingProxyType
 
 from nmt.errors import NmtError
 
-TASKS = ("dates", "reverse", "copy")
+TASKS = ("dates", "reverse", "copy", "lexicon")
 DEFAULT_SPLIT_SIZES: Mapping[str, int] = MappingProxyType(
     {"train": 20_000, "validation": 500, "test": 500}
 )
@@ -38,6 +40,10 @@ _DATE_FORMATS = (
 )
 _SYMBOLS = "abcdefghij"
 _MIN_SYMBOLS, _MAX_SYMBOLS = 3, 10
+LEXICON: Mapping[str, str] = MappingProxyType(dict(zip(
+    "mesa rolo tika pure dano gile voka sune bari lemo kiru fota".split(),
+    "tisch rad kopf blau hund gelb haus sonne baum licht kind feld".split(),
+)))  # fmt: skip
 
 
 def ordinal_words(day: int) -> str:
@@ -79,6 +85,15 @@ def _symbol_sentences(count: int, rng: random.Random) -> list[str]:
     return list(seen)
 
 
+def _lexicon_pairs(count: int, rng: random.Random) -> list[tuple[str, str]]:
+    """Distinct sentences of 3 to 8 lexicon words and their word-by-word translations."""
+    words = list(LEXICON)
+    seen: dict[str, None] = {}
+    while len(seen) < count:
+        seen[" ".join(rng.choice(words) for _ in range(rng.randint(3, 8)))] = None
+    return [(src, " ".join(LEXICON[word] for word in src.split())) for src in seen]
+
+
 def make_pairs(task: str, count: int, seed: int) -> list[tuple[str, str]]:
     """`count` (source, target) pairs of a task, with distinct sources, fully determined by seed."""
     if task not in TASKS:
@@ -88,6 +103,8 @@ def make_pairs(task: str, count: int, seed: int) -> list[tuple[str, str]]:
     rng = random.Random(seed)
     if task == "dates":
         return _date_pairs(count, rng)
+    if task == "lexicon":
+        return _lexicon_pairs(count, rng)
     sentences = _symbol_sentences(count, rng)
     if task == "reverse":
         return [(src, " ".join(reversed(src.split()))) for src in sentences]

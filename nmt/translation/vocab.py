@@ -102,6 +102,22 @@ class SubwordTokenizer:
     def tgt_vocab_size(self) -> int:
         return self.tgt_model.get_piece_size()
 
+    def target_word_pieces(self) -> tuple[list[int], list[int]]:
+        """Target piece ids that begin a word ("▁Kas") and that go on one ("se"), without the
+        special, unknown and byte pieces (the bare boundary "▁" begins words it has no piece
+        for)."""
+        model = self.tgt_model
+        starts, continuations = [], []
+        for piece_id in range(model.get_piece_size()):
+            if model.is_control(piece_id) or model.is_unknown(piece_id) or model.is_byte(piece_id):
+                continue
+            piece = model.id_to_piece(piece_id)
+            if piece.startswith("\u2581"):
+                starts.append(piece_id)
+            else:
+                continuations.append(piece_id)
+        return starts, continuations
+
     def encode_src(self, texts: Sequence[str]) -> list[list[int]]:
         """Source ids with EOS_ID appended (the encoder sees where the sentence ends)."""
         return self.src_model.encode(list(texts), out_type=int, add_eos=True)
@@ -109,6 +125,20 @@ class SubwordTokenizer:
     def encode_tgt(self, texts: Sequence[str]) -> list[list[int]]:
         """Target ids without BOS/EOS: `collate_translation` adds them for tgt_in and tgt_out."""
         return self.tgt_model.encode(list(texts), out_type=int)
+
+    def sample_src(self, texts: Sequence[str], alpha: float, nbest: int = -1) -> list[list[int]]:
+        """Like encode_src, with one random segmentation per text (subword regularisation).
+        One thread: sentencepiece's random generator starts afresh from its seed in every call
+        and every thread, so a caller that wants new draws sets a new seed before each call."""
+        return self.src_model.encode(
+            list(texts), out_type=int, add_eos=True, enable_sampling=True, alpha=alpha,
+            nbest_size=nbest, num_threads=1,
+        )  # fmt: skip
+
+    def sample_tgt(self, texts: Sequence[str], alpha: float, nbest: int = -1) -> list[list[int]]:
+        """Like encode_tgt, with one random segmentation per text (subword regularisation)."""
+        return self.tgt_model.encode(list(texts), out_type=int, enable_sampling=True,
+                                     alpha=alpha, nbest_size=nbest, num_threads=1)  # fmt: skip
 
     def decode_src(self, ids: Sequence[Sequence[int]]) -> list[str]:
         """Detokenized source text; each row is cut at its first EOS, PAD and BOS are dropped."""

@@ -1,0 +1,157 @@
+"""A glossary memory for a translation decoder: per-sentence entries it reads and copies from.
+
+Each sentence brings its own memory: one slot per target piece of every glossary entry found in
+it (the term "Kasse" split into "▁Kas" "se" gives two slots). A slot's key comes from the encoder
+states of the matched source span and from the piece before it in the term; its value is the
+piece itself. At every step the decoder state (and the token it just emitted) queries the memory
+with the shared `KeyValueMemory`, and a copy gate mixes the addressed pieces into the output
+distribution (a pointer-generator, See et al. 2017, with the sentinel of Merity et al. 2016:
+the slots compete in one softmax with a learned "no copy" score, and g is what they win):
+
+    P(w) = (1 - g) softmax(logits)_w + sum of the addressing weights of the slots holding w
+
+so a term comes out right even where the output layer never learned its pieces. Two fixed
+features sharpen the addressing: whether a slot is the first piece of its term, and whether the
+token just emitted is the piece before it in the term (which walks the decoder through a
+several-piece term in order). A sentence with no slot reads nothing and keeps its plain
+distribution, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from nmt.data.term_slots import GlossarySlots
+from nmt.models.memory import KeyValueMemory
+
+
+class GlossaryBank(NamedTuple):
+    """The slots of a batch with their keys and values computed once per sentence."""
+
+    keys: torch.Tensor  # [B, M, A]
+    values: torch.Tensor  # [B, M, A]
+    pieces: torch.Tensor  # [B, M]
+    prev_pieces: torch.Tensor  # [B, M]
+    first: torch.Tensor  # [B, M]
+    mask: torch.Tensor  # [B, M]
+    predecessor: torch.Tensor  # [B, M]
+    span: torch.Tensor  # [B, M, S] 1 on the source positions of the slot's term
+
+
+class GlossaryMemory(nn.Module):
+    """Keys, addressing and the copy gate of the glossary memory (see the module docstring).
+
+    `embedding` is the decoder's target embedding (shared, not copied): it describes the pieces
+    in keys and values and the emitted token in the query.
+    """
+
+    def __init__(
+        self, embedding: nn.Embedding, encoder_size: int, feature_size: int, memory_size: int
+    ) -> None:
+        super().__init__()
+        self.embedding = embedding
+        embedding_size = embedding.embedding_dim
+        self.span_key = nn.Linear(encoder_size, memory_size)
+        self.piece_key = nn.Linear(embedding_size, memory_size, bias=False)
+        self.start_key = nn.Parameter(torch.zeros(memory_size))
+        self.span_value = nn.Linear(encoder_size, memory_size)
+        self.piece_value = nn.Linear(embedding_size, memory_size, bias=False)
+        self.memory = KeyValueMemory(feature_size + embedding_size, memory_size, memory_size)
+        # Learned weights of the fixed addressing features: [is first piece, follows the token
+        # just emitted, attention on the term's source span]; they start strong enough to
+        # matter before training says otherwise.
+        self.feature_weights = nn.Parameter(torch.tensor([1.0, 4.0, 4.0]))
+        # The sentinel: a slot that means "no copy", scored from the query (Merity et al. 2016).
+        self.sentinel = nn.Linear(feature_size + embedding_size, 1)
+
+    def prepare(self, encoder_outputs: torch.Tensor, slots: GlossarySlots) -> GlossaryBank:
+        """Encoder outputs `[B, S, K]` and a batch's slots -> keys and values `[B, M, A]`."""
+        span = slots.span.to(encoder_outputs.dtype) @ encoder_outputs  # [B, M, K]
+        prev = self.piece_key(self.embedding(slots.prev_pieces))
+        prev = torch.where(slots.first[..., None], self.start_key.to(prev.dtype), prev)
+        keys = self.span_key(span) + prev
+        values = self.span_value(span) + self.piece_value(self.embedding(slots.pieces))
+        on_span = (slots.span > 0).to(encoder_outputs.dtype)
+        return GlossaryBank(keys, values, slots.pieces, slots.prev_pieces, slots.first, slots.mask,
+                            slots.predecessor, on_span)  # fmt: skip
+
+    @staticmethod
+    def follows(prev_tokens: torch.Tensor, due: torch.Tensor, bank: GlossaryBank) -> torch.Tensor:
+        """Which slots continue a term the output is spelling: the token just emitted `[B]` is
+        the piece before the slot in its term, and that piece's slot was itself due (`due`
+        `[B, M]`: first pieces are always due, later ones when they follow). So a term's
+        pieces are offered in order, and a piece that happens to equal one inside a term does
+        not jump into its middle."""
+        return (
+            (bank.prev_pieces == prev_tokens[:, None])
+            & ~bank.first
+            & due.gather(1, bank.predecessor)
+        )
+
+    def follows_over_time(self, prev_tokens: torch.Tensor, bank: GlossaryBank) -> torch.Tensor:
+        """`follows` at every position of a teacher-forced target `[B, T]` -> `[B, T, M]`."""
+        due = bank.first
+        found = []
+        for prev in prev_tokens.unbind(1):
+            follows = self.follows(prev, due, bank)
+            found.append(follows)
+            due = bank.first | follows
+        return torch.stack(found, dim=1)
+
+    def copy(
+        self,
+        features: torch.Tensor,
+        prev_tokens: torch.Tensor,
+        follows: torch.Tensor,
+        bank: GlossaryBank,
+        attention: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Output features `[B, T, O]`, the tokens before them `[B, T]` and which slots follow
+        them (`follows` `[B, T, M]`), and the decoder's attention `[B, T, S]` where it has one
+        -> copy weights `[B, T, M]` of the slots and the copy gate `[B, T]`: the weight the
+        slots win against the sentinel, which stands for "no copy" (0 for a sentence without
+        slots). Attention on a term's source span says that its translation is due."""
+        query = torch.cat([features, self.embedding(prev_tokens)], dim=-1)
+        projected = self.memory.query_projection(query)  # [B, T, A]
+        scores = projected @ bank.keys.transpose(1, 2) / math.sqrt(bank.keys.size(-1))
+        first = bank.first[:, None, :].expand_as(scores)
+        scores = scores + self.feature_weights[0] * first + self.feature_weights[1] * follows
+        if attention is not None:
+            on_span = attention.to(bank.span.dtype) @ bank.span.transpose(1, 2)  # [B, T, M]
+            scores = scores + self.feature_weights[2] * on_span
+        scores = torch.cat([scores, self.sentinel(query)], dim=-1)  # [B, T, M + 1]
+        mask = torch.cat([bank.mask, bank.mask.new_ones(bank.mask.size(0), 1)], dim=1)
+        weights = self.memory.address_scores(scores, mask).to(features.dtype)
+        copy_weights = weights[..., :-1]
+        return copy_weights, copy_weights.sum(-1)
+
+
+def mix_copy(
+    log_probs: torch.Tensor,
+    weights: torch.Tensor,
+    gate: torch.Tensor,
+    pieces: torch.Tensor,
+    has_slots: torch.Tensor,
+) -> torch.Tensor:
+    """log((1 - g) P_vocab + sum_m w_m [piece_m = w]) for N positions: log_probs `[N, V]`
+    (float), copy weights `[N, M]` summing to the gate `[N]`, slot pieces `[N, M]`; rows without
+    slots (`has_slots` `[N]` False, gate 0) keep `log_probs` exactly (x + log 1 and
+    logaddexp(x, -inf) are x).
+
+    Copying touches only the M slot pieces of a row, so the vocabulary-wide work is one
+    addition; the mixture is computed at the slot pieces and scattered in."""
+    if not bool(has_slots.any()):
+        return log_probs
+    keep = (1 - gate.float()).clamp_min(1e-6).log()[:, None]  # [N, 1]
+    mixed = log_probs + keep
+    # Each slot's piece gets the weight of every slot holding the same piece.
+    same = pieces[:, :, None] == pieces[:, None, :]  # [N, M, M]
+    copied = (same * weights.float()[:, None, :]).sum(-1)  # [N, M]
+    # log 0 = -inf where nothing is copied (padding slots); where() keeps the gradient finite.
+    log_copied = torch.where(copied > 0, copied.clamp_min(1e-30).log(), float("-inf"))
+    at_pieces = torch.logaddexp(mixed.gather(1, pieces), log_copied)
+    return mixed.scatter(1, pieces, at_pieces)
