@@ -46,9 +46,9 @@ class DataConfig:
     # at most `max_terms` each (a random subset, drawn anew every epoch); a share `term_swap` of
     # them has its target replaced by another term, in memory and reference (batch.TermSampler).
     term_dictionary: str | None = None
-    term_rate: Annotated[float, PROBABILITY] = 0.5
+    term_rate: Annotated[float, PROBABILITY] = 0.6
     max_terms: Count = 3
-    term_swap: Annotated[float, PROBABILITY] = 0.5
+    term_swap: Annotated[float, PROBABILITY] = 0.7
 
 
 @dataclass
