@@ -30,11 +30,10 @@ from nmt.models.memory import KeyValueMemory
 
 
 class GlossaryBank(NamedTuple):
-    """The slots of a batch with their keys and values computed once per sentence."""
+    """The slots of a batch with their keys computed once per sentence."""
 
     keys: torch.Tensor  # [B, M, A]
-    values: torch.Tensor  # [B, M, A]
-    pieces: torch.Tensor  # [B, M]
+    pieces: torch.Tensor  # [B, M] what each slot copies (its value)
     prev_pieces: torch.Tensor  # [B, M]
     first: torch.Tensor  # [B, M]
     mask: torch.Tensor  # [B, M]
@@ -45,8 +44,8 @@ class GlossaryBank(NamedTuple):
 class GlossaryMemory(nn.Module):
     """Keys, addressing and the copy gate of the glossary memory (see the module docstring).
 
-    `embedding` is the decoder's target embedding (shared, not copied): it describes the pieces
-    in keys and values and the emitted token in the query.
+    `embedding` is the decoder's target embedding (shared, not copied): it describes the piece
+    before a slot in its key and the emitted token in the query.
     """
 
     def __init__(
@@ -58,25 +57,25 @@ class GlossaryMemory(nn.Module):
         self.span_key = nn.Linear(encoder_size, memory_size)
         self.piece_key = nn.Linear(embedding_size, memory_size, bias=False)
         self.start_key = nn.Parameter(torch.zeros(memory_size))
-        self.span_value = nn.Linear(encoder_size, memory_size)
-        self.piece_value = nn.Linear(embedding_size, memory_size, bias=False)
-        self.memory = KeyValueMemory(feature_size + embedding_size, memory_size, memory_size)
+        query_size = feature_size + embedding_size
+        # Its query projection and addressing; what a slot gives is its piece, so no value
+        # vectors and no read projections.
+        self.memory = KeyValueMemory(query_size, memory_size, query_size, project_reads=False)
         # Learned weights of the fixed addressing features: [is first piece, follows the token
         # just emitted, attention on the term's source span]; they start strong enough to
         # matter before training says otherwise.
         self.feature_weights = nn.Parameter(torch.tensor([1.0, 4.0, 4.0]))
         # The sentinel: a slot that means "no copy", scored from the query (Merity et al. 2016).
-        self.sentinel = nn.Linear(feature_size + embedding_size, 1)
+        self.sentinel = nn.Linear(query_size, 1)
 
     def prepare(self, encoder_outputs: torch.Tensor, slots: GlossarySlots) -> GlossaryBank:
-        """Encoder outputs `[B, S, K]` and a batch's slots -> keys and values `[B, M, A]`."""
+        """Encoder outputs `[B, S, K]` and a batch's slots -> their keys `[B, M, A]`."""
         span = slots.span.to(encoder_outputs.dtype) @ encoder_outputs  # [B, M, K]
         prev = self.piece_key(self.embedding(slots.prev_pieces))
         prev = torch.where(slots.first[..., None], self.start_key.to(prev.dtype), prev)
         keys = self.span_key(span) + prev
-        values = self.span_value(span) + self.piece_value(self.embedding(slots.pieces))
         on_span = (slots.span > 0).to(encoder_outputs.dtype)
-        return GlossaryBank(keys, values, slots.pieces, slots.prev_pieces, slots.first, slots.mask,
+        return GlossaryBank(keys, slots.pieces, slots.prev_pieces, slots.first, slots.mask,
                             slots.predecessor, on_span)  # fmt: skip
 
     @staticmethod
@@ -135,17 +134,15 @@ def mix_copy(
     weights: torch.Tensor,
     gate: torch.Tensor,
     pieces: torch.Tensor,
-    has_slots: torch.Tensor,
 ) -> torch.Tensor:
     """log((1 - g) P_vocab + sum_m w_m [piece_m = w]) for N positions: log_probs `[N, V]`
     (float), copy weights `[N, M]` summing to the gate `[N]`, slot pieces `[N, M]`; rows without
-    slots (`has_slots` `[N]` False, gate 0) keep `log_probs` exactly (x + log 1 and
+    slots (gate 0, padding pieces of weight 0) keep `log_probs` exactly (x + log 1 and
     logaddexp(x, -inf) are x).
 
     Copying touches only the M slot pieces of a row, so the vocabulary-wide work is one
     addition; the mixture is computed at the slot pieces and scattered in."""
-    if not bool(has_slots.any()):
-        return log_probs
+    # No early return for a batch without slots: under DDP every parameter must take part.
     keep = (1 - gate.float()).clamp_min(1e-6).log()[:, None]  # [N, 1]
     mixed = log_probs + keep
     # Each slot's piece gets the weight of every slot holding the same piece.

@@ -95,8 +95,7 @@ class Seq2Seq(nn.Module):
         )
         rows = positions.nonzero()[:, 0]
         pieces = state.bank.pieces.index_select(0, rows)
-        has_slots = state.bank.mask.any(dim=1).index_select(0, rows)
-        return mix_copy(log_probs, weights[positions], gate[positions], pieces, has_slots)
+        return mix_copy(log_probs, weights[positions], gate[positions], pieces)
 
     def features(
         self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor
@@ -125,8 +124,7 @@ class Seq2Seq(nn.Module):
         weights, gate = self.glossary.copy(
             step.features[:, None], prev_tokens[:, None], follows[:, None], bank, attention
         )
-        log_probs = mix_copy(log_probs, weights[:, 0], gate[:, 0], bank.pieces,
-                             bank.mask.any(dim=1))  # fmt: skip
+        log_probs = mix_copy(log_probs, weights[:, 0], gate[:, 0], bank.pieces)
         new_state = GlossaryState(step.state, bank, bank.first | follows)
         return SearchStep(log_probs, new_state, step.attention)
 
