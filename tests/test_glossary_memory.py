@@ -113,7 +113,8 @@ def test_pseudo_glossary_batches_swap_memory_and_reference_together():
 def test_slots_record_each_piece_and_the_one_before_it():
     slots = collate_slots([[(1, 3, [7, 8, 9])], []], source_length=4, pad_id=PAD_ID)
     assert slots.pieces.tolist() == [[7, 8, 9], [PAD_ID] * 3]
-    assert slots.prev_pieces[0].tolist() == [PAD_ID, 7, 8]
+    prev_pieces = slots.pieces[0].gather(0, slots.predecessor[0])
+    assert prev_pieces[~slots.first[0]].tolist() == [7, 8]
     assert slots.first[0].tolist() == [True, False, False]
     assert slots.predecessor[0].tolist() == [0, 0, 1]
     assert slots.span[0, 0].tolist() == [0.0, 0.5, 0.5, 0.0]

@@ -13,7 +13,6 @@ class GlossarySlots(NamedTuple):
 
     span: torch.Tensor  # [B, M, S] float: the source positions of the slot's term, averaged
     pieces: torch.Tensor  # [B, M] long: the target piece the slot emits
-    prev_pieces: torch.Tensor  # [B, M] long: the piece before it in its term (any, if first)
     first: torch.Tensor  # [B, M] bool: the first piece of its term
     mask: torch.Tensor  # [B, M] bool: a real slot (False: padding)
     predecessor: torch.Tensor  # [B, M] long: the slot of the piece before it (itself if first)
@@ -28,7 +27,6 @@ def collate_slots(
     slots = max((sum(len(ids) for _, _, ids in row) for row in entries), default=0)
     span = torch.zeros(batch, slots, source_length)
     pieces = torch.full((batch, slots), pad_id, dtype=torch.long)
-    prev_pieces = torch.full((batch, slots), pad_id, dtype=torch.long)
     first = torch.zeros(batch, slots, dtype=torch.bool)
     mask = torch.zeros(batch, slots, dtype=torch.bool)
     predecessor = torch.arange(slots).repeat(batch, 1)
@@ -41,10 +39,9 @@ def collate_slots(
             for position, piece in enumerate(ids):
                 span[row, slot, start:end] = 1.0 / (end - start)
                 pieces[row, slot] = piece
-                prev_pieces[row, slot] = ids[position - 1] if position else pad_id
                 first[row, slot] = position == 0
                 mask[row, slot] = True
                 if position:
                     predecessor[row, slot] = slot - 1
                 slot += 1
-    return GlossarySlots(span, pieces, prev_pieces, first, mask, predecessor)
+    return GlossarySlots(span, pieces, first, mask, predecessor)

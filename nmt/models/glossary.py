@@ -34,7 +34,7 @@ class GlossaryBank(NamedTuple):
 
     keys: torch.Tensor  # [B, M, A]
     pieces: torch.Tensor  # [B, M] what each slot copies (its value)
-    prev_pieces: torch.Tensor  # [B, M]
+    prev_pieces: torch.Tensor  # [B, M] the piece before each slot's in its term (first: itself)
     first: torch.Tensor  # [B, M]
     mask: torch.Tensor  # [B, M]
     predecessor: torch.Tensor  # [B, M]
@@ -71,11 +71,12 @@ class GlossaryMemory(nn.Module):
     def prepare(self, encoder_outputs: torch.Tensor, slots: GlossarySlots) -> GlossaryBank:
         """Encoder outputs `[B, S, K]` and a batch's slots -> their keys `[B, M, A]`."""
         span = slots.span.to(encoder_outputs.dtype) @ encoder_outputs  # [B, M, K]
-        prev = self.piece_key(self.embedding(slots.prev_pieces))
+        prev_pieces = slots.pieces.gather(1, slots.predecessor)  # a first piece: itself
+        prev = self.piece_key(self.embedding(prev_pieces))
         prev = torch.where(slots.first[..., None], self.start_key.to(prev.dtype), prev)
         keys = self.span_key(span) + prev
         on_span = (slots.span > 0).to(encoder_outputs.dtype)
-        return GlossaryBank(keys, slots.pieces, slots.prev_pieces, slots.first, slots.mask,
+        return GlossaryBank(keys, slots.pieces, prev_pieces, slots.first, slots.mask,
                             slots.predecessor, on_span)  # fmt: skip
 
     @staticmethod
