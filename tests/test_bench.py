@@ -13,6 +13,7 @@ import torch
 from nmt.cli import main
 from nmt.engine.precision import lightning_precision
 from nmt.search import SearchOptions
+from nmt.translation.bench import format_report
 from nmt.translation.predict import Translator
 
 
@@ -94,6 +95,11 @@ def test_bench_minutes_mode_reports_the_bleu_that_translate_and_sacrebleu_give(
     assert min(logged) <= report["training"]["tgt_tokens_per_s"] <= max(logged)
     # bf16-mixed where this CPU's oneDNN runs bfloat16 at all (AVX-512), else fp32 with a warning.
     assert report["training"]["precision"] == lightning_precision("bf16-mixed", "cpu")
+    # peak memory per phase, none above the whole process's
+    peaks = report["peak_rss_mib_phases"]
+    assert {"tokenizer", "training", "validation", "translation"} <= set(peaks)
+    assert 0 < min(peaks.values()) and max(peaks.values()) <= report["peak_rss_mib"] + 1
+    assert "peak resident memory, validation (MiB)" in format_report(report)
 
 
 def test_bench_refuses_minutes_with_a_trained_model(reversal_run, capsys):

@@ -5,6 +5,7 @@ gathered over both ranks (each rank's loader holds only its share)."""
 import csv
 import json
 import random
+import socket
 import subprocess
 import sys
 
@@ -74,7 +75,9 @@ def test_translation_trains_its_tokenizer_once_and_scores_the_whole_validation_s
     )  # fmt: skip
     assert trained.returncode == 0, trained.stderr[-3000:]
     run_dir = tmp_path / "ddp"
-    assert trained.stderr.count("training sentencepiece") == 1
+    # trained once for both ranks (or found, trained by an earlier test on the same data)
+    reused = "trained on this corpus with these settings before"
+    assert trained.stderr.count("training sentencepiece") + trained.stderr.count(reused) == 1
     best = json.loads((run_dir / "metadata.json").read_text())["best"]
     sources = (reverse_task / "validation.src").read_text().splitlines()
     references = (reverse_task / "validation.tgt").read_text().splitlines()
@@ -83,6 +86,35 @@ def test_translation_trains_its_tokenizer_once_and_scores_the_whole_validation_s
     assert translated.returncode == 0, translated.stderr[-3000:]
     bleu = sacrebleu.corpus_bleu(translated.stdout.splitlines(), [references]).score
     assert 0 < bleu < 100 and best["val_bleu"] == pytest.approx(bleu)
+
+
+def test_two_nodes_started_by_torchrun_make_one_run(reverse_task, tmp_path):
+    """The README's command for several machines, with both "nodes" on this one (one CPU
+    process each, meeting over localhost): one job, one run directory, one tokenizer."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    launch = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc-per-node=1",
+              "--master-addr=127.0.0.1", f"--master-port={port}"]  # fmt: skip
+    train = ["--no-python", sys.executable, "-m", "nmt.cli", "translate", "train", "-c", "demo",
+             f"data.path={reverse_task}", f"output_dir={tmp_path}", "name=job",
+             "tokenizer.vocab_size=61", "model.embedding_size=16", "model.encoder_hidden_size=16",
+             "model.decoder_hidden_size=32", "data.batch_tokens=400", "trainer.max_epochs=1",
+             "trainer.num_nodes=2", "trainer.devices=1", "trainer.strategy=ddp",
+             "trainer.accelerator=cpu", "trainer.progress_bar=false"]  # fmt: skip
+    nodes = [
+        subprocess.Popen([*launch, f"--node-rank={rank}", *train], cwd=tmp_path, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        for rank in (0, 1)
+    ]
+    outputs = [node.communicate(timeout=600) for node in nodes]
+    for node, (_, stderr) in zip(nodes, outputs):
+        assert node.returncode == 0, stderr[-3000:]
+    logs = "".join(stderr for _, stderr in outputs)
+    assert logs.count("training sentencepiece") == 1, logs[-3000:]
+    assert [path.name for path in tmp_path.iterdir() if path.is_dir()] == ["job"]
+    best = json.loads((tmp_path / "job" / "metadata.json").read_text())["best"]
+    assert best["val_bleu"] >= 0 and (tmp_path / "job" / "model.pt").is_file()
 
 
 def global_step(run_dir) -> int:

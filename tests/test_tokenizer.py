@@ -105,7 +105,8 @@ def test_encode_corpus_adds_ids_and_reuses_the_cache(tmp_path, joint_tokenizer):
     # A tokenizer loaded from disk (as in a new process) hashes the same, so the cache is hit.
     second = encode_corpus(corpus, SubwordTokenizer.load(tmp_path / "tokenizer"))
     train = first["train"]
-    assert train.column_names == ["src", "tgt", "src_ids", "tgt_ids"]
+    assert train.column_names == ["src", "tgt", "src_ids", "tgt_ids", "index"]
+    assert train["index"] == list(range(400))
     assert train["src"] == SRC[:400]
     assert train["src_ids"] == joint_tokenizer.encode_src(SRC[:400])
     assert first["validation"]["tgt_ids"] == joint_tokenizer.encode_tgt(TGT[400:])

@@ -25,7 +25,7 @@ class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
 
     def __init__(
         self,
-        lengths: Sequence[int],
+        lengths: Sequence[int] | np.ndarray,
         max_tokens: int,
         shuffle: bool = True,
         seed: int = 0,
@@ -55,21 +55,23 @@ class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
         self.max_sentences = max_sentences
         self.epoch = 0
         self._cached_epoch: int | None = None
-        self._cached_batches: list[list[int]] = []
+        self._cached_batches: list[np.ndarray] = []
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch the next `__iter__` yields (its shuffle seed is seed + epoch)."""
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[list[int]]:
-        yield from self._rank_batches()
+        for batch in self._rank_batches():
+            yield batch.tolist()
 
     def __len__(self) -> int:
         """Exact number of batches this rank yields in the current epoch."""
         return len(self._rank_batches())
 
-    def _rank_batches(self) -> list[list[int]]:
-        """This rank's batches for the current epoch, computed once per epoch."""
+    def _rank_batches(self) -> list[np.ndarray]:
+        """This rank's batches for the current epoch, computed once per epoch (index arrays, not
+        lists: a corpus of millions of examples would spend hundreds of MB on Python ints)."""
         if self._cached_epoch != self.epoch:
             batches = self._all_batches()
             batches = _even_out(batches, self.num_replicas)
@@ -77,7 +79,7 @@ class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
             self._cached_epoch = self.epoch
         return self._cached_batches
 
-    def _all_batches(self) -> list[list[int]]:
+    def _all_batches(self) -> list[np.ndarray]:
         """Batches of all ranks: bucketed and shuffled, or longest first when not shuffling."""
         if not self.shuffle:
             order = np.argsort(-self.lengths, kind="stable")
@@ -96,7 +98,7 @@ class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
 
 def _pack(
     order: np.ndarray, lengths: np.ndarray, max_tokens: int, max_sentences: int | None = None
-) -> list[list[int]]:
+) -> list[np.ndarray]:
     """Cut indices sorted longest first into maximal batches under the budget.
 
     The first example of each batch is its longest, so the batch takes max_tokens // that length
@@ -108,12 +110,12 @@ def _pack(
         size = max(1, max_tokens // int(lengths[order[start]]))
         if max_sentences is not None:
             size = min(size, max_sentences)
-        batches.append(order[start : start + size].tolist())
+        batches.append(order[start : start + size])
         start += size
     return batches
 
 
-def _even_out(batches: list[list[int]], num_replicas: int) -> list[list[int]]:
+def _even_out(batches: list[np.ndarray], num_replicas: int) -> list[np.ndarray]:
     """Make the batch count a multiple of num_replicas, so that DDP ranks step in lockstep.
 
     Splits the largest batches in two; only when too few examples remain to split (nearly every
@@ -132,13 +134,13 @@ def _even_out(batches: list[list[int]], num_replicas: int) -> list[list[int]]:
     while len(batches) > target:
         smallest = sorted(range(len(batches)), key=lambda i: len(batches[i]))[:2]
         first, second = sorted(smallest)
-        batches[first] = batches[first] + batches.pop(second)
+        batches[first] = np.concatenate([batches[first], batches.pop(second)])
     return batches
 
 
 def token_batch_loader(
     dataset: torch.utils.data.Dataset,
-    lengths: Sequence[int],
+    lengths: Sequence[int] | np.ndarray,
     max_tokens: int,
     collate_fn,
     shuffle: bool,

@@ -49,3 +49,19 @@ def keep_freed_memory() -> bool:
     applied = mallopt(_M_MMAP_MAX, 0) == 1 and mallopt(_M_TRIM_THRESHOLD, _INT_MAX) == 1
     logger.debug("malloc keeps freed memory: %s", applied)
     return applied
+
+
+def release_freed_memory() -> bool:
+    """Hand the memory malloc holds freed back to the operating system, once (glibc's
+    `malloc_trim`); True when it ran. The training loop calls it when preparation is over:
+    sentencepiece's trainer frees gigabytes on a big corpus, which `keep_freed_memory` would
+    otherwise keep with the process for the whole run."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        malloc_trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    malloc_trim.argtypes = [ctypes.c_size_t]
+    malloc_trim(0)
+    return True

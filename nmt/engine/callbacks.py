@@ -14,11 +14,14 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch import nn
 
+from nmt.engine.allocator import release_freed_memory
 from nmt.engine.checkpoint import step_checkpoint_path, step_checkpoints
 from nmt.engine.config import save_config
+from nmt.engine.phases import PhaseLog, peak_rss_mib
 from nmt.engine.rundir import (
     CONFIG_FILE,
     LAST_CHECKPOINT,
+    LOGS_DIR,
     METADATA_FILE,
     WEIGHTS_FILE,
     atomic_write,
@@ -158,3 +161,48 @@ class KeepLastCheckpoints(L.Callback):
         for checkpoint in found:
             if checkpoint not in kept:
                 trainer.strategy.remove_checkpoint(checkpoint.path)  # rank 0 only
+
+
+PHASES_FILE = "phases.json"  # in RUN/logs
+
+
+class PhaseReport(L.Callback):
+    """Times training and validation as phases of `phases` (which the datamodule may have used for
+    its own preparation phases already), notes when the first training step started, logs the
+    preparation figures then, and writes RUN/logs/phases.json at each validation and at the end
+    (rank 0). Where a run's time and memory go: reading, tokenizer, encoding, training,
+    validation, each with its peak resident memory (nmt.engine.phases)."""
+
+    def __init__(self, run_dir: Path, phases: PhaseLog) -> None:
+        self.path = Path(run_dir) / LOGS_DIR / PHASES_FILE
+        self.phases = phases
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        if "first_step" not in self.phases.events:
+            self.phases.leave()  # whatever preparation was still open
+            release_freed_memory()  # what preparation freed (the tokenizer's trainer: GBs)
+            started = self.phases.mark("first_step")
+            preparation = ", ".join(
+                f"{name} {record['seconds']:.1f} s" for name, record in self.phases.phases.items()
+            )  # fmt: skip
+            logger.info("first training step %.1f s after start (%s); peak resident memory "
+                        "%.0f MiB", started, preparation or "nothing prepared",
+                        peak_rss_mib())  # fmt: skip
+            self._write(trainer)
+        if self.phases.current != "training":
+            self.phases.enter("training")
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.phases.enter("validation")
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.phases.leave()
+        self._write(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.phases.leave()
+        self._write(trainer)
+
+    def _write(self, trainer: L.Trainer) -> None:
+        if trainer.is_global_zero:
+            self.phases.write(self.path)

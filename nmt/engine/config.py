@@ -98,7 +98,8 @@ class TrainerConfig:
     max_steps: Annotated[int, Range(1, also=(-1,), meaning="no limit")] = -1
     max_minutes: Annotated[float, POSITIVE] | None = None  # wall-clock budget
     accelerator: str = "auto"
-    devices: int | str = "auto"
+    devices: int | str = "auto"  # per node
+    num_nodes: Count = 1  # machines of a job launched by torchrun or SLURM (README)
     strategy: str = "auto"
     # auto: bf16-mixed where the device multiplies bfloat16 natively, else 32 (engine/precision.py)
     precision: Literal["32-true", "32", "bf16-mixed", "16-mixed", "auto"] = "32-true"

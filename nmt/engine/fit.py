@@ -22,10 +22,12 @@ from nmt.engine.callbacks import (
     ExportBestWeights,
     KeepLastCheckpoints,
     LatestCheckpoint,
+    PhaseReport,
     WriteRunFiles,
 )  # fmt: skip
 from nmt.engine.checkpoint import checkpoint_step
 from nmt.engine.config import RunConfig, TrainerConfig, config_to_dict, load_config
+from nmt.engine.phases import PhaseLog
 from nmt.engine.precision import lightning_precision
 from nmt.engine.rundir import (
     CONFIG_FILE,
@@ -161,11 +163,18 @@ def fit_module(
     model.pt, early stopping on `module.monitor`; validates the final weights if a budget
     stopped training between validations."""
     module, datamodule, metadata = parts
+    # One process of the whole job prepares the data (trains the tokenizer into the run
+    # directory), not one per node: a job on several nodes keeps its run directory on a
+    # filesystem they all see, and two nodes' tokenizers would race for the same files.
+    datamodule.prepare_data_per_node = False
     if not isinstance(module, TaskModule):
         raise TypeError(f"{type(module).__name__} lacks what nmt.engine.fit.TaskModule lists")
     monitor = module.monitor
+    # a datamodule may time its preparation into its own PhaseLog (`phases`); training goes on it
+    phases = getattr(datamodule, "phases", None) or PhaseLog()
+    callbacks = [WriteRunFiles(run_dir, config, metadata), PhaseReport(run_dir, phases)]
     trainer = build_trainer(
-        config.trainer, run_dir, monitor, [WriteRunFiles(run_dir, config, metadata)],
+        config.trainer, run_dir, monitor, callbacks,
         resume_step if resume_from is not None else None, module.monitor_mode,
     )  # fmt: skip
     with warnings.catch_warnings():
@@ -227,6 +236,7 @@ def build_trainer(
         max_time={"minutes": config.max_minutes} if config.max_minutes else None,
         accelerator=config.accelerator,
         devices=config.devices,
+        num_nodes=config.num_nodes,
         strategy=config.strategy,
         precision=lightning_precision(config.precision, config.accelerator),
         gradient_clip_val=config.gradient_clip_val,

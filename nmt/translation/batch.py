@@ -16,7 +16,9 @@ from nmt.data.term_slots import GlossarySlots, collate_slots
 from nmt.errors import NmtError
 
 
-def example_lengths(src_ids_lengths: Sequence[int], tgt_ids_lengths: Sequence[int]) -> list[int]:
+def example_lengths(
+    src_ids_lengths: Sequence[int] | np.ndarray, tgt_ids_lengths: Sequence[int] | np.ndarray
+) -> np.ndarray:
     """Padded row width each example needs: max(src, tgt + 1), as tgt_in/tgt_out add BOS/EOS."""
     if len(src_ids_lengths) != len(tgt_ids_lengths):
         raise NmtError(
@@ -24,7 +26,7 @@ def example_lengths(src_ids_lengths: Sequence[int], tgt_ids_lengths: Sequence[in
         )
     src = np.asarray(src_ids_lengths, dtype=np.int64)
     tgt = np.asarray(tgt_ids_lengths, dtype=np.int64)
-    return np.maximum(src, tgt + 1).tolist()
+    return np.maximum(src, tgt + 1)
 
 
 class TranslationBatch(NamedTuple):

@@ -14,9 +14,9 @@ torch.profiler table of the measured training steps.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import platform
-import resource
 import statistics
 import tempfile
 import time
@@ -29,7 +29,10 @@ import sacrebleu
 import torch
 
 from nmt.data.special import PAD_ID
+from nmt.engine.callbacks import PHASES_FILE
 from nmt.engine.checkpoint import check_device, versions
+from nmt.engine.phases import PhaseLog
+from nmt.engine.phases import peak_rss_mib as process_peak_mib
 from nmt.engine.precision import lightning_precision, on_gpu
 from nmt.engine.rundir import LOGS_DIR
 from nmt.errors import NmtError
@@ -184,6 +187,7 @@ def run_bench(
         }
         report |= peak_gpu_mib("training")
         report["run_dir"] = str(run_dir)
+        report["peak_rss_mib_phases"] = _phase_peaks(run_dir / LOGS_DIR / PHASES_FILE)
         loaded = load_model_dir(run_dir)
         datamodule = _datamodule(config, run_dir / TOKENIZER_DIR)
     else:
@@ -202,8 +206,13 @@ def run_bench(
     data = datamodule.corpus[split].select(range(min(sentences, datamodule.corpus[split].num_rows)))
     sources, references = list(data["src"]), list(data["tgt"])
     translator = Translator(loaded, device)
-    greedy, _ = measure_translation(translator, sources, 1, batch_size)
-    beamed, hypotheses = measure_translation(translator, sources, beam, batch_size)
+    phases = PhaseLog()
+    with phases.phase("translation"):
+        greedy, _ = measure_translation(translator, sources, 1, batch_size)
+        beamed, hypotheses = measure_translation(translator, sources, beam, batch_size)
+    report.setdefault("peak_rss_mib_phases", {})["translation"] = (
+        phases.phases["translation"]["peak_rss_mib"]
+    )  # fmt: skip
     report["translation"] = {"split": split, "device": device, "greedy": greedy,
                              f"beam{beam}": beamed}  # fmt: skip
     report |= peak_gpu_mib("translation")
@@ -229,7 +238,13 @@ def _bleu(hypotheses: list[str], references: list[str], split: str, beam: int) -
 
 
 def peak_rss_mib() -> int:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return round(process_peak_mib())
+
+
+def _phase_peaks(path: Path) -> dict[str, int]:
+    """Peak resident MiB of each phase a training run wrote to RUN/logs/phases.json."""
+    phases = json.loads(path.read_text(encoding="utf-8"))["phases"]
+    return {name: record["peak_rss_mib"] for name, record in phases.items()}
 
 
 def peak_gpu_mib(phase: str) -> dict[str, int]:
@@ -295,6 +310,8 @@ def format_report(report: dict[str, Any]) -> str:
             rows.append((f"{report[key]['split']} BLEU (beam {report[key]['beam']}{label})",
                          report[key]["score"]))  # fmt: skip
     rows.append(("peak resident memory (MiB)", report["peak_rss_mib"]))
+    for phase, peak in report.get("peak_rss_mib_phases", {}).items():
+        rows.append((f"peak resident memory, {phase} (MiB)", peak))
     for phase in ("training", "translation"):
         if f"peak_gpu_mib_{phase}" in report:
             rows.append((f"peak GPU memory, {phase} (MiB)", report[f"peak_gpu_mib_{phase}"]))

@@ -59,6 +59,11 @@ class TokenizerConfig:
     vocab_size: Annotated[int, Range(5)] = 8000  # 4 special pieces and at least one more
     joint: bool = True  # one model and vocabulary for both languages
     character_coverage: Annotated[float, Range(0, 1, open_low=True)] = 1.0
+    # Sentencepiece learns from a random sample of at most this many training pairs (both sides
+    # of each, joint or not): enough for a vocabulary, and it keeps a corpus of millions of pairs
+    # from costing minutes and gigabytes (its trainer needs about 5 GB per million pairs at
+    # its peak). None: all pairs.
+    train_pairs: Count | None = 200_000
     # Subword regularisation (Kudo 2018; BPE-dropout, Provilkov et al. 2020): training batches
     # get a new random segmentation every time they are drawn; validation and test always the
     # best one. unigram: the smoothing alpha of sampling (0.1 to 0.5 usual); bpe: the

@@ -8,12 +8,12 @@ and modification time: a file rewritten in place with its old mtime restored is 
 
 import json
 import logging
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
+import numpy as np
 
 from nmt.data.textfile import numbered_lines
 from nmt.errors import NmtError
@@ -335,7 +335,8 @@ def clean_corpus(
         else:
             limits = {"max_length": None, "max_ratio": None}
         marked = dataset.map(_mark_drop_reasons, batched=True, fn_kwargs=limits)
-        counts = Counter(marked["drop_reason"])
+        reasons = marked.with_format("arrow")[:]["drop_reason"].to_numpy()
+        counts = np.bincount(reasons, minlength=4).tolist()
         stats[split] = CleaningStats(
             kept=counts[_KEEP],
             dropped_empty=counts[_EMPTY],

@@ -4,19 +4,32 @@
 per node and holds the others at a barrier until it is done; a run that finds its tokenizer saved,
 as `--resume` does, reuses it); `setup` loads the corpus and tokenizer on every process and encodes
 the splits (cached by `datasets`). Both are idempotent.
+
+Built to stay flat as the corpus grows: sentencepiece learns from a sample of at most
+`tokenizer.train_pairs` pairs, read a batch at a time; the trained tokenizer is kept beside the
+corpus's `datasets` cache, so a second run on the same data and settings copies it instead of
+training again, and finds its encoding cached too; lengths come from the Arrow table as arrays.
+Each step is timed (with its peak memory) in `phases`, which the engine writes to
+RUN/logs/phases.json.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import shutil
 from pathlib import Path
 
 import datasets
 import lightning as L
+import numpy as np
 from torch.utils.data import DataLoader
 
 from nmt.data.batching import token_batch_loader
+from nmt.data.derived import column_texts, derived_cache_dir, sample_rows, store_copy
+from nmt.data.pieces import TRAINER_OPTIONS
 from nmt.data.splits import hold_out_validation
+from nmt.engine.phases import PhaseLog
 from nmt.errors import NmtError
 from nmt.translation.align import TermDictionary
 from nmt.translation.batch import (
@@ -28,7 +41,7 @@ from nmt.translation.batch import (
 from nmt.translation.config import DataConfig, TokenizerConfig
 from nmt.translation.corpus import clean_corpus, load_parallel_corpus
 from nmt.translation.glossary import TERM_COLUMNS, TrainingTermColumns
-from nmt.translation.vocab import SubwordTokenizer, encode_corpus
+from nmt.translation.vocab import SubwordTokenizer, encode_corpus, id_lengths
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +60,9 @@ class TranslationDataModule(L.LightningDataModule):
         self.corpus: datasets.DatasetDict | None = None
         self.tokenizer: SubwordTokenizer | None = None
         self.encoded: dict[str, datasets.Dataset] = {}
-        self.lengths: dict[str, list[int]] = {}
+        self.lengths: dict[str, np.ndarray] = {}
         self._references: list[str] | None = None
+        self.phases = PhaseLog()
 
     @property
     def validation_references(self) -> list[str]:
@@ -68,16 +82,14 @@ class TranslationDataModule(L.LightningDataModule):
             if not self._tokenizer_saved():
                 raise RuntimeError("call prepare_data() first: there is no tokenizer yet")
             self.tokenizer = SubwordTokenizer.load(self.tokenizer_dir)
-        encoded = encode_corpus(self._require_corpus(), self.tokenizer)
-        for name, split in encoded.items():
-            split = split.map(
-                lambda batch, indices: {"index": indices},
-                with_indices=True,
-                batched=True,
-                desc=f"indexing {name}",
-            )
+        corpus = self._require_corpus()
+        with self.phases.phase("encoding"):
+            self._encode(corpus)
+
+    def _encode(self, corpus: datasets.DatasetDict) -> None:
+        for name, split in encode_corpus(corpus, self.tokenizer).items():
             self.lengths[name] = example_lengths(
-                [len(ids) for ids in split["src_ids"]], [len(ids) for ids in split["tgt_ids"]]
+                id_lengths(split, "src_ids"), id_lengths(split, "tgt_ids")
             )
             columns = BATCH_COLUMNS
             if name == "train" and self.data_config.term_dictionary is not None:
@@ -122,6 +134,10 @@ class TranslationDataModule(L.LightningDataModule):
         )  # fmt: skip
 
     def _load_corpus(self) -> datasets.DatasetDict:
+        with self.phases.phase("corpus"):
+            return self._read_and_clean()
+
+    def _read_and_clean(self) -> datasets.DatasetDict:
         config = self.data_config
         corpus = load_parallel_corpus(
             config.format,
@@ -144,23 +160,49 @@ class TranslationDataModule(L.LightningDataModule):
         return any(self.tokenizer_dir.glob("*.model"))
 
     def _train_tokenizer(self) -> SubwordTokenizer:
+        """Train the tokenizer into the run directory, or copy the one an earlier run trained on
+        the same cleaned training split with the same settings."""
         config = self.tokenizer_config
         train = self._require_corpus()["train"]
-        kind = f"{config.model_type}, {config.vocab_size} pieces{', joint' if config.joint else ''}"
-        logger.info("training sentencepiece (%s) on %d pairs", kind, train.num_rows)
+        settings = dataclasses.asdict(config)
+        for training_only in ("sampling_alpha", "sampling_nbest"):
+            settings.pop(training_only)
+        cache = derived_cache_dir(
+            train, "tokenizer", {**settings, "seed": self.seed, "options": TRAINER_OPTIONS}
+        )  # fmt: skip
         staging = self.tokenizer_dir.with_name(self.tokenizer_dir.name + ".tmp")
-        tokenizer = SubwordTokenizer.train(
-            train["src"],
-            train["tgt"],
-            staging,
+        with self.phases.phase("tokenizer"):
+            if cache is not None and any(cache.glob("*.model")):
+                logger.info("tokenizer: the one trained on this corpus with these settings "
+                            "before (%s)", cache)  # fmt: skip
+                shutil.rmtree(staging, ignore_errors=True)
+                shutil.copytree(cache, staging)
+                tokenizer = SubwordTokenizer.load(staging)
+            else:
+                tokenizer = self._train_sentencepiece(train, staging)
+                if cache is not None:
+                    store_copy(staging, cache)
+        staging.rename(self.tokenizer_dir)  # appears whole, never half-written
+        return tokenizer
+
+    def _train_sentencepiece(self, train: datasets.Dataset, out_dir: Path) -> SubwordTokenizer:
+        config = self.tokenizer_config
+        sample = sample_rows(train, config.train_pairs, self.seed)
+        kind = f"{config.model_type}, {config.vocab_size} pieces{', joint' if config.joint else ''}"
+        logger.info("training sentencepiece (%s) on %d of %d pairs", kind, sample.num_rows,
+                    train.num_rows)  # fmt: skip
+        # Generators, so that a corpus of millions of sentences is read a batch at a time.
+        src_texts, tgt_texts = column_texts(sample, "src"), column_texts(sample, "tgt")
+        return SubwordTokenizer.train(
+            src_texts,
+            tgt_texts,
+            out_dir,
             vocab_size=config.vocab_size,
             model_type=config.model_type,
             joint=config.joint,
             character_coverage=config.character_coverage,
             seed=self.seed,
         )
-        staging.rename(self.tokenizer_dir)  # appears whole, never half-written
-        return tokenizer
 
     def _require_corpus(self) -> datasets.DatasetDict:
         if self.corpus is None:

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Literal
 
 import datasets
+import numpy as np
+import pyarrow.compute as pc
 import sentencepiece as spm
 
 from nmt.data.pieces import check_special_ids, load_pieces, train_pieces, write_pieces
@@ -166,19 +168,21 @@ class _EncodeBatch:
     def __init__(self, tokenizer: SubwordTokenizer):
         self.tokenizer = tokenizer
 
-    def __call__(self, batch: dict[str, list]) -> dict[str, list[list[int]]]:
+    def __call__(self, batch: dict[str, list], indices: list[int]) -> dict[str, list]:
         return {
             "src_ids": self.tokenizer.encode_src(batch["src"]),
             "tgt_ids": self.tokenizer.encode_tgt(batch["tgt"]),
+            "index": indices,
         }
 
 
 def encode_corpus(
     corpus: datasets.DatasetDict, tokenizer: SubwordTokenizer
 ) -> datasets.DatasetDict:
-    """Add int32 id columns "src_ids" and "tgt_ids", keeping the raw "src"/"tgt" text.
+    """Add int32 id columns "src_ids" and "tgt_ids" and the row's "index" (where search puts its
+    output back), keeping the raw "src"/"tgt" text.
 
-    Runs through `Dataset.map`, so a second call with the same tokenizer reuses the cached result.
+    One pass of `Dataset.map`, so a second call with the same tokenizer reuses the cached result.
     """
     encoded = {}
     for name, split in corpus.items():
@@ -189,7 +193,16 @@ def encode_corpus(
         features = split.features.copy()
         features["src_ids"] = datasets.List(datasets.Value("int32"))
         features["tgt_ids"] = datasets.List(datasets.Value("int32"))
+        features["index"] = datasets.Value("int64")
         encoded[name] = split.map(
-            _EncodeBatch(tokenizer), batched=True, features=features, desc=f"encoding {name}"
-        )
+            _EncodeBatch(tokenizer), batched=True, with_indices=True, features=features,
+            desc=f"encoding {name}",
+        )  # fmt: skip
     return datasets.DatasetDict(encoded)
+
+
+def id_lengths(split: datasets.Dataset, column: str) -> np.ndarray:
+    """The length of every row's id list in `column`, read from the Arrow table (no Python
+    lists: a corpus of millions of rows stays out of the heap)."""
+    table = split.with_format("arrow")[:]  # zero-copy unless rows were selected
+    return pc.list_value_length(table[column]).to_numpy(zero_copy_only=False).astype(np.int64)
