@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +33,7 @@ def derived_cache_dir(
 def store_copy(source: Path, cache: Path) -> None:
     """Copy the folder `source` to `cache`, which appears whole or not at all (a copy made
     beside it, then renamed; another process that got there first wins)."""
-    staging = cache.with_name(f"{cache.name}.{np.random.randint(1 << 30)}.tmp")
+    staging = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
     shutil.copytree(source, staging)
     try:
         staging.rename(cache)

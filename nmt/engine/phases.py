@@ -1,6 +1,6 @@
 """Where a run's time and memory go: named phases (reading the corpus, the tokenizer, encoding,
-the first training step, training, validation), each with its wall time and the peak resident
-memory of the process while it ran, logged and written to RUN/logs/phases.json.
+training, validation), each with its wall time and the peak resident memory of the process while
+it ran, and events (when the first training step started), written to RUN/logs/phases.json.
 
 The peak of one phase cannot come from the kernel's high-water mark (it only ever rises, and
 resetting it would hide the whole run's peak from `/usr/bin/time`), so a daemon thread samples
@@ -11,7 +11,6 @@ start and end are taken too, so a phase shorter than the interval still has a fi
 from __future__ import annotations
 
 import json
-import logging
 import os
 import resource
 import threading
@@ -20,8 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-logger = logging.getLogger(__name__)
 
 _PAGE_MIB = os.sysconf("SC_PAGE_SIZE") / 2**20 if hasattr(os, "sysconf") else 4096 / 2**20
 _IMPORTED_AT = time.time()
