@@ -31,8 +31,7 @@ import torch
 from nmt.data.special import PAD_ID
 from nmt.engine.callbacks import PHASES_FILE
 from nmt.engine.checkpoint import check_device, versions
-from nmt.engine.phases import PhaseLog
-from nmt.engine.phases import peak_rss_mib as process_peak_mib
+from nmt.engine.phases import PhaseLog, peak_rss_mib
 from nmt.engine.precision import lightning_precision, on_gpu
 from nmt.engine.rundir import LOGS_DIR
 from nmt.errors import NmtError
@@ -197,7 +196,7 @@ def run_bench(
             report["training"], model = measure_training(config, datamodule, steps, warmup, profile)
             report |= peak_gpu_mib("training")
         if sentences == 0:
-            report["peak_rss_mib"] = peak_rss_mib()
+            report["peak_rss_mib"] = round(peak_rss_mib())
             return report
         if loaded is None:  # an untrained model's outputs run to the length limit: say so
             report["translation_note"] = "untrained model (give -m DIR for realistic figures)"
@@ -226,7 +225,7 @@ def run_bench(
         )
         if trained:
             report["bleu_int8"] = _bleu(hypotheses, references, split, beam)
-    report["peak_rss_mib"] = peak_rss_mib()
+    report["peak_rss_mib"] = round(peak_rss_mib())
     return report
 
 
@@ -235,10 +234,6 @@ def _bleu(hypotheses: list[str], references: list[str], split: str, beam: int) -
     bleu = metric.corpus_score(hypotheses, [references])
     return {"split": split, "beam": beam, "score": round(bleu.score, 2),
             "signature": str(metric.get_signature())}  # fmt: skip
-
-
-def peak_rss_mib() -> int:
-    return round(process_peak_mib())
 
 
 def _phase_peaks(path: Path) -> dict[str, int]:
