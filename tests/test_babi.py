@@ -1,10 +1,11 @@
 """The memory-network reader on the bAbI format: reading the files (numbered lines, stories that
 restart, list answers, supporting facts), bad lines named by file and line, the held-out
 validation share, the reader's training aids (linear start, random noise, adjacent tying,
-position encoding by each sentence's own length), and a tiny reader trained with the `babi_1k`
-recipe on generated stories written in the bAbI format."""
+position encoding by each sentence's own length, the null slot), and tiny readers trained with
+the `babi_1k` recipe on generated stories written in the bAbI format."""
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import torch
 from nmt.cli import main
 from nmt.memnet.batch import NoisyStories
 from nmt.memnet.corpus import load_story_files, read_babi_file
-from nmt.memnet.synthetic import make_stories
+from nmt.memnet.synthetic import PLACES, make_stories
 from nmt.models.memnet import MemoryNetworkReader, SentenceEncoder
 
 TWO_STORIES = """\
@@ -137,6 +138,29 @@ def test_linear_start_reads_without_the_softmax_and_is_saved(tying):
     assert copy.linear_start
 
 
+@pytest.mark.parametrize("tying", ["layerwise", "adjacent"])
+def test_the_null_slot_can_take_a_hops_weight_and_is_no_sentence(tying):
+    torch.manual_seed(0)
+    story = torch.randint(2, 12, (3, 4, 5))
+    mask = torch.tensor([[True] * 4, [True, True, False, False], [True] * 4])
+    question = torch.randint(2, 12, (3, 3))
+    reader = MemoryNetworkReader(12, 4, 8, hops=2, max_sentences=5, tying=tying, null_slot=True)
+    weights = reader(story, mask, question).weights
+    assert weights.shape == (3, 2, 4)  # over the story's sentences, as without the null slot
+    assert (weights.sum(-1) < 1).all() and (weights.sum(-1) > 0).all()
+    assert (weights[1, :, 2:] == 0).all()
+    if tying == "adjacent":
+        with torch.no_grad():  # a null entry that outscores every sentence takes the read
+            reader.null.fill_(0.0)
+            reader.null[:, 0] = 1e4
+            reader.encoders[0].embedding.weight.abs_()  # position weights are >= 0 too
+        assert reader(story, mask, question).weights.sum(-1).max() < 1e-3
+    copy = MemoryNetworkReader(12, 4, 8, hops=2, max_sentences=5, tying=tying, null_slot=True)
+    copy.load_state_dict(reader.state_dict())
+    torch.testing.assert_close(copy(story, mask, question).logits,
+                               reader(story, mask, question).logits)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def babi_folder(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("babi")
@@ -167,3 +191,42 @@ def test_the_babi_recipe_learns_a_one_fact_task_and_answers_its_test_file(
     truth = [e["answer"] for e in read_babi_file(babi_folder / "qa1_where-person_test.txt")]
     assert len(answers) == 100
     assert sum(a == t for a, t in zip(answers, truth)) == round(scores["accuracy"])
+
+
+def yes_no_stories(count: int, seed: int) -> list[dict]:
+    """Generated "is mary in the kitchen ?" questions (bAbI task 6's kind), half of them yes:
+    each asks about a person's last place or another place."""
+    rng = random.Random(seed)
+    examples = []
+    for example in make_stories(count * 5, seed=seed):
+        if example["type"] != "where_person":
+            continue
+        person, place = example["question"].split()[2], example["answer"]
+        yes = rng.random() < 0.5
+        asked = place if yes else rng.choice([p for p in PLACES if p != place])
+        examples.append({**example, "question": f"is {person} in the {asked} ?",
+                         "answer": "yes" if yes else "no"})  # fmt: skip
+        if len(examples) == count:
+            break
+    return examples
+
+
+def test_the_null_slot_lets_the_reader_answer_yes_no_questions(tmp_path):
+    """Whether the asked place is the person's last place: without an entry to read when no
+    sentence says "yes", the reader stays far below; the recipe (with it) learns the task."""
+    examples = yes_no_stories(1100, seed=5)
+    write_babi(tmp_path / "qa6_yes-no_train.txt", examples[:1000])
+    write_babi(tmp_path / "qa6_yes-no_test.txt", examples[1000:])
+    accuracy = {}
+    for null_slot in (True, False):
+        name = f"null-{null_slot}"
+        assert main(["memnet", "train", "-c", "babi_1k", f"data.path={tmp_path}",
+                     "data.babi_task=6", f"output_dir={tmp_path}", f"name={name}",
+                     f"model.null_slot={str(null_slot).lower()}", "model.linear_start=5",
+                     "trainer.max_epochs=30", "trainer.progress_bar=false"]) == 0  # fmt: skip
+        report = tmp_path / f"report-{name}"
+        assert main(["memnet", "evaluate", "-m", str(tmp_path / name), "--report",
+                     str(report)]) == 0  # fmt: skip
+        accuracy[null_slot] = json.loads((report / "report.json").read_text())["accuracy"]
+    assert accuracy[True] >= 80.0, accuracy  # chance is 50
+    assert accuracy[True] - accuracy[False] >= 10.0, accuracy

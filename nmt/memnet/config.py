@@ -61,6 +61,10 @@ class MemNetModelConfig:
     tying: Literal["layerwise", "adjacent"] = "layerwise"
     # linear start: the first this many epochs are trained without the memory's softmax
     linear_start: NonNegative = 0
+    # a learned memory entry that is no sentence, for hops that find no sentence to read
+    null_slot: bool = False
+    # dot-product scores divided by sqrt(embedding_size) (false: unscaled, as MemN2N)
+    scaled_scores: bool = True
 
 
 @dataclass

@@ -15,4 +15,5 @@ def build_reader(config: MemnetConfig, vocab: StoryVocab) -> MemoryNetworkReader
         config.data.max_sentences, model.addressing, model.top_k, model.tying,
         [[i for i in vocab.ids(answer.replace(",", " ")) if i != UNK_ID]  # "yes": no story word
          for answer in vocab.answers],
+        model.null_slot, model.scaled_scores,
     )  # fmt: skip
