@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from nmt.engine.allocator import keep_freed_memory
 from nmt.engine.config import WrongTask
+from nmt.engine.phases import command_begins
 from nmt.errors import NmtError
 
 logger = logging.getLogger("nmt")
@@ -44,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(canonical_argv(sys.argv[1:] if argv is None else argv))
     _configure_logging(args.verbose)
     keep_freed_memory()
+    command_begins()
     try:
         return args.command(args)
     except NmtError as error:

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nmt.data.batching import TokenBatchSampler
+from nmt.data.batching import RandomCollate, TokenBatchSampler
 from nmt.data.special import BOS_ID, EOS_ID, PAD_ID
 from nmt.errors import NmtError
 from nmt.translation.batch import TranslationBatch, collate_translation, example_lengths
@@ -169,3 +169,29 @@ def test_sentence_cap_limits_every_batch(shuffle):
     assert max(len(batch) for batch in batches) == 64
     assert len(batches) == -(-500 // 64)
     assert sorted(i for batch in batches for i in batch) == list(range(500))
+
+
+class Draws(RandomCollate):
+    """A collate function that returns the batch and two random numbers."""
+
+    def __call__(self, examples):
+        return examples, self.random.random(), self.random.random()
+
+
+def test_random_collate_draws_a_stream_of_its_own_in_each_worker():
+    batches = [[0], [1], [2], [3]]
+    in_process = list(torch.utils.data.DataLoader(range(4), batch_sampler=batches,
+                                                  collate_fn=Draws(7)))  # fmt: skip
+    expected = random.Random(7)
+    assert [draws for _, *draws in in_process] == [
+        [expected.random(), expected.random()] for _ in batches
+    ]
+    two_workers = list(torch.utils.data.DataLoader(range(4), batch_sampler=batches,
+                                                   collate_fn=Draws(7), num_workers=2))  # fmt: skip
+    # batches 0 and 2 come from worker 0, 1 and 3 from worker 1: copies of one generator would
+    # repeat the first worker's numbers in the second
+    first_draws = {tuple(draws) for _, *draws in two_workers[:2]}
+    assert len(first_draws) == 2
+    again = list(torch.utils.data.DataLoader(range(4), batch_sampler=batches,
+                                             collate_fn=Draws(7), num_workers=2))  # fmt: skip
+    assert [d for _, *d in again] == [d for _, *d in two_workers]  # still follows the seed

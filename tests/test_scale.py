@@ -5,12 +5,14 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 
 import datasets
 import numpy as np
 import pytest
 
 from nmt.data.derived import derived_cache_dir, sample_rows
+from nmt.engine.phases import PhaseLog, command_begins, process_start_time, run_start_time
 from nmt.translation.datamodule import TranslationDataModule
 
 from .conftest import spelling_pairs, tiny_config, write_pairs
@@ -53,6 +55,18 @@ def test_a_training_run_writes_where_its_time_and_memory_went(reversal_run):
     assert saved["events"]["first_step"] >= preparation
     assert phases["training"]["first_at"] >= phases["encoding"]["first_at"]
     assert all(record["peak_rss_mib"] > 0 for record in phases.values())
+
+
+def test_a_later_command_in_the_same_process_is_timed_from_its_own_beginning():
+    """A benchmark script that trains several runs in one process: the third run's "first
+    training step after N s" must not count the first two."""
+    command_begins()
+    time.sleep(0.05)
+    command_begins()
+    began = time.time()
+    assert abs(run_start_time() - began) < 0.01
+    assert abs(PhaseLog().started_at - began) < 0.01
+    assert process_start_time() < began - 0.05
 
 
 def _datamodule(data_dir, tokenizer_dir, *overrides):

@@ -146,3 +146,8 @@ def test_subword_sampling_resegments_training_batches_but_never_validation(tmp_p
         [datamodule.corpus["validation"]["src"][i] for i in validation.index.tolist()]
     )
     assert [row[: len(ids)] for row, ids in zip(validation.src.tolist(), best)] == best
+    # pseudo-glossaries are matched in the best segmentation: the two do not combine
+    both = load(None, [f"data.path={data}", "tokenizer.sampling_alpha=0.3",
+                       "data.term_dictionary=terms.tsv"])  # fmt: skip
+    with pytest.raises(NmtError, match="sampling_alpha and data.term_dictionary cannot be"):
+        TranslationDataModule(both.data, both.tokenizer, tmp_path / "tokenizer2")

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import datasets
 import lightning as L
+import numpy as np
 from torch.utils.data import DataLoader
 
 from nmt.classify.batch import collate_texts
 from nmt.classify.config import ClassifyDataConfig
 from nmt.classify.corpus import load_labelled_corpus
 from nmt.classify.vocab import VOCAB_FILE, ClassifyVocab
-from nmt.data.batching import token_batch_loader
+from nmt.data.batching import list_lengths, token_batch_loader
 from nmt.data.splits import hold_out_validation
 from nmt.errors import NmtError
 
@@ -35,7 +36,7 @@ class ClassifyDataModule(L.LightningDataModule):
         self.corpus: datasets.DatasetDict | None = None
         self.vocab: ClassifyVocab | None = None
         self.encoded: dict[str, datasets.Dataset] = {}
-        self.lengths: dict[str, list[int]] = {}
+        self.lengths: dict[str, np.ndarray] = {}
 
     @property
     def validation_labels(self) -> list[str]:
@@ -69,7 +70,7 @@ class ClassifyDataModule(L.LightningDataModule):
                 encode, with_indices=True, remove_columns=split.column_names,
                 desc=f"encoding {name}",
             )  # fmt: skip
-            self.lengths[name] = [len(ids) for ids in self.encoded[name]["token_ids"]]
+            self.lengths[name] = list_lengths(self.encoded[name], "token_ids")
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", self.data_config.batch_tokens, shuffle=True)

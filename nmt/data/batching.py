@@ -3,12 +3,22 @@
 Bucketing by length keeps padding low; a budget in tokens, not sentences, keeps step memory even.
 """
 
+import random
 from collections.abc import Iterator, Sequence
 
+import datasets
 import numpy as np
+import pyarrow.compute as pc
 import torch
 
 from nmt.errors import NmtError
+
+
+def list_lengths(split: datasets.Dataset, column: str) -> np.ndarray:
+    """The length of every row's list in `column` (ids, tokens), read from the Arrow table: no
+    Python lists, so a corpus of millions of rows stays out of the heap."""
+    table = split.with_format("arrow")[:]  # zero-copy unless rows were selected
+    return pc.list_value_length(table[column]).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
@@ -184,3 +194,23 @@ def length_batches(
         batch.append(i)
     if batch:
         yield batch
+
+
+class RandomCollate:
+    """Base of training collate functions that draw at random (noise, sampled segmentations,
+    pseudo-glossaries). `self.random` is the stream of `seed` in the main process and, in each
+    DataLoader worker, a stream of its own: workers hold copies of the collate function, and
+    copies of one generator would draw the same numbers in every worker."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._streams: dict[int | None, random.Random] = {}
+
+    @property
+    def random(self) -> random.Random:
+        info = torch.utils.data.get_worker_info()
+        worker = None if info is None else info.id
+        if worker not in self._streams:
+            seed = self.seed if worker is None else f"{self.seed} worker {worker}"
+            self._streams[worker] = random.Random(seed)
+        return self._streams[worker]

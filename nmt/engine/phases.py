@@ -50,14 +50,29 @@ def process_start_time() -> float:
         return _IMPORTED_AT
 
 
+_commands_begun: list[float] = []
+
+
+def command_begins() -> None:
+    """Called by the CLI for each command: a process that runs several (a benchmark script, the
+    tests) times each from its own beginning, the first one from the process's start."""
+    _commands_begun.append(time.time())
+
+
+def run_start_time() -> float:
+    """When the current command began: the process's start for the first command (imports are
+    part of what a user waits for), the command's own beginning for any later one."""
+    return _commands_begun[-1] if len(_commands_begun) > 1 else process_start_time()
+
+
 class PhaseLog:
-    """Phases of one process: total seconds, times entered, peak resident MiB, and when each was
-    first entered (seconds after the process started). A phase entered again (training between
-    validations) adds up."""
+    """Phases of one run: total seconds, times entered, peak resident MiB, and when each was
+    first entered (seconds after the run started: nmt.engine.phases.run_start_time). A phase
+    entered again (training between validations) adds up."""
 
     def __init__(self, interval: float = 0.05) -> None:
         self.interval = interval
-        self.started_at = process_start_time()
+        self.started_at = run_start_time()
         self.phases: dict[str, dict[str, Any]] = {}
         self.events: dict[str, float] = {}
         self._open: str | None = None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import torch
 
+from nmt.data.batching import RandomCollate
 from nmt.data.special import PAD_ID
 from nmt.memnet.vocab import StoryVocab
 
@@ -49,15 +49,15 @@ def collate_stories(examples: Sequence[Mapping[str, Any]]) -> StoryBatch:
     )
 
 
-class NoisyStories:
+class NoisyStories(RandomCollate):
     """Training's collate with random noise: about `share` of each story's length in empty
     sentences (no words, so only their age embedding) inserted at random places before the
     batch is made, keeping the last `max_sentences`."""
 
     def __init__(self, share: float, max_sentences: int, seed: int) -> None:
+        super().__init__(seed)
         self.share = share
         self.max_sentences = max_sentences
-        self.random = random.Random(seed)
 
     def __call__(self, examples: Sequence[Mapping[str, Any]]) -> StoryBatch:
         return collate_stories([self.with_empty_sentences(e) for e in examples])

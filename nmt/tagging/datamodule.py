@@ -12,9 +12,10 @@ from pathlib import Path
 
 import datasets
 import lightning as L
+import numpy as np
 from torch.utils.data import DataLoader
 
-from nmt.data.batching import token_batch_loader
+from nmt.data.batching import list_lengths, token_batch_loader
 from nmt.data.splits import hold_out_validation
 from nmt.errors import NmtError
 from nmt.tagging.batch import collate_tagging, encode_tokens
@@ -34,7 +35,7 @@ class TaggingDataModule(L.LightningDataModule):
         self.corpus: datasets.DatasetDict | None = None
         self.vocab: TaggingVocab | None = None
         self.encoded: dict[str, datasets.Dataset] = {}
-        self.lengths: dict[str, list[int]] = {}
+        self.lengths: dict[str, np.ndarray] = {}
         self._validation_tags: list[list[str]] | None = None
 
     @property
@@ -74,7 +75,7 @@ class TaggingDataModule(L.LightningDataModule):
                 remove_columns=split.column_names,
                 desc=f"encoding {name}",
             )
-            self.lengths[name] = [len(tokens) for tokens in split["tokens"]]
+            self.lengths[name] = list_lengths(split, "tokens")
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", self.data_config.batch_tokens, shuffle=True)

@@ -3,7 +3,6 @@ with a glossary memory the batch's memory slots (pseudo-glossary entries sampled
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -11,6 +10,7 @@ import numpy as np
 import sentencepiece
 import torch
 
+from nmt.data.batching import RandomCollate
 from nmt.data.special import BOS_ID, EOS_ID, PAD_ID
 from nmt.data.term_slots import GlossarySlots, collate_slots
 from nmt.errors import NmtError
@@ -62,7 +62,7 @@ def collate_translation(examples: Sequence[Mapping[str, Sequence[int]]]) -> Tran
     )
 
 
-class TermSampler:
+class TermSampler(RandomCollate):
     """Collates training batches with glossary memory. Each sentence with candidate entries
     (the columns of nmt.translation.glossary.TrainingTermColumns) gets, with probability `rate`,
     a random 1 to `max_terms` of them as memory; the others get none, so the model learns to
@@ -84,10 +84,10 @@ class TermSampler:
         """`word_starts` and `continuations`: target piece ids that begin a word and that go on
         one; with both, a third of the swaps is a made-up word of 2 to 6 such pieces (a term
         the model has never seen, as a user's glossary may hold)."""
+        super().__init__(seed)
         self.rate = rate
         self.max_terms = max_terms
         self.swap = swap
-        self.random = random.Random(seed)
         self.word_starts = list(word_starts)
         self.continuations = list(continuations)
 
@@ -131,15 +131,15 @@ class TermSampler:
         return batch._replace(glossary=collate_slots(entries, batch.src.size(1), PAD_ID))
 
 
-class SampledSegmentation:
+class SampledSegmentation(RandomCollate):
     """Collates training batches with a fresh random segmentation of each pair's raw text
     ("src", "tgt"): subword regularisation, so every epoch sees new pieces for the same words."""
 
     def __init__(self, tokenizer, alpha: float, nbest: int = -1, seed: int = 0) -> None:
+        super().__init__(seed)
         self.tokenizer = tokenizer
         self.alpha = alpha
         self.nbest = nbest
-        self.random = random.Random(seed)
 
     def __call__(self, examples: Sequence[Mapping[str, Sequence]]) -> TranslationBatch:
         # sentencepiece's generator restarts from its seed in every call: a new seed each time.

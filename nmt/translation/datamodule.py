@@ -25,7 +25,7 @@ import lightning as L
 import numpy as np
 from torch.utils.data import DataLoader
 
-from nmt.data.batching import token_batch_loader
+from nmt.data.batching import list_lengths, token_batch_loader
 from nmt.data.derived import column_texts, derived_cache_dir, sample_rows, store_copy
 from nmt.data.pieces import TRAINER_OPTIONS
 from nmt.data.splits import hold_out_validation
@@ -41,7 +41,7 @@ from nmt.translation.batch import (
 from nmt.translation.config import DataConfig, TokenizerConfig
 from nmt.translation.corpus import clean_corpus, load_parallel_corpus
 from nmt.translation.glossary import TERM_COLUMNS, TrainingTermColumns
-from nmt.translation.vocab import SubwordTokenizer, encode_corpus, id_lengths
+from nmt.translation.vocab import SubwordTokenizer, encode_corpus
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,10 @@ class TranslationDataModule(L.LightningDataModule):
         self, data: DataConfig, tokenizer: TokenizerConfig, tokenizer_dir: Path, seed: int = 0
     ) -> None:
         super().__init__()
+        if tokenizer.sampling_alpha is not None and data.term_dictionary is not None:
+            raise NmtError("tokenizer.sampling_alpha and data.term_dictionary cannot be combined: "
+                           "pseudo-glossaries are found in each pair's one best segmentation, "
+                           "which sampled segmentations would not match (use one or the other)")
         self.data_config = data
         self.tokenizer_config = tokenizer
         self.tokenizer_dir = Path(tokenizer_dir)
@@ -89,7 +93,7 @@ class TranslationDataModule(L.LightningDataModule):
     def _encode(self, corpus: datasets.DatasetDict) -> None:
         for name, split in encode_corpus(corpus, self.tokenizer).items():
             self.lengths[name] = example_lengths(
-                id_lengths(split, "src_ids"), id_lengths(split, "tgt_ids")
+                list_lengths(split, "src_ids"), list_lengths(split, "tgt_ids")
             )
             columns = BATCH_COLUMNS
             if name == "train" and self.data_config.term_dictionary is not None:

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Literal
 
 import datasets
-import numpy as np
-import pyarrow.compute as pc
 import sentencepiece as spm
 
 from nmt.data.pieces import check_special_ids, load_pieces, train_pieces, write_pieces
@@ -199,10 +197,3 @@ def encode_corpus(
             desc=f"encoding {name}",
         )  # fmt: skip
     return datasets.DatasetDict(encoded)
-
-
-def id_lengths(split: datasets.Dataset, column: str) -> np.ndarray:
-    """The length of every row's id list in `column`, read from the Arrow table (no Python
-    lists: a corpus of millions of rows stays out of the heap)."""
-    table = split.with_format("arrow")[:]  # zero-copy unless rows were selected
-    return pc.list_value_length(table[column]).to_numpy(zero_copy_only=False).astype(np.int64)
