@@ -192,15 +192,18 @@ def test_speed_paths_compute_what_plain_pytorch_computes(variant):
     torch.testing.assert_close(step_custom.log_probs, step_plain.log_probs)
 
 
-def test_input_feeding_loop_leaves_padding_at_zero_and_matches_fed_lstm():
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_input_feeding_loop_leaves_padding_at_zero_and_matches_fed_lstm(dtype):
     """The hand-written backward through time (which skips each sentence's padding) also gives
-    the outputs and gradients of the autograd loop through FedLSTM, in float64."""
+    the outputs and gradients of the autograd loop through FedLSTM: in float64 to rounding, and
+    in float32 (what training runs) to float32's precision."""
     torch.manual_seed(0)
-    model = build_seq2seq(tiny_config(attention="bahdanau"), VOCAB, VOCAB).double().train()
+    model = build_seq2seq(tiny_config(attention="bahdanau"), VOCAB, VOCAB).to(dtype).train()
     src, src_lengths = padded_batch([4, 6, 1, 3])
     tgt_in, _ = padded_batch([2, 6, 1, 4], seed=1)
     real = (tgt_in != 0)[:, :, None]
-    output_grad = torch.randn(4, 6, 12, dtype=torch.float64) * real
+    output_grad = torch.randn(4, 6, 12, dtype=dtype) * real
+    tolerance = {} if dtype == torch.float32 else {"rtol": 1e-6, "atol": 1e-7}
     runs = []
     for loop in (fused_input_feeding, fed_lstm_loop):
         model.decoder.input_feeding = loop
@@ -208,11 +211,12 @@ def test_input_feeding_loop_leaves_padding_at_zero_and_matches_fed_lstm():
     (loop_features, loop_grads), (autograd_features, autograd_grads) = runs
     assert torch.all(loop_features[~real.expand_as(loop_features)] == 0)
     # The autograd loop's softmax runs in float32 (attention._attend), hence the tolerance.
-    torch.testing.assert_close(loop_features, autograd_features * real, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(loop_features, autograd_features * real, **tolerance)
     assert loop_grads.keys() == autograd_grads.keys()
     assert "decoder.attention.energy.weight" in loop_grads
+    gradient_tolerance = {"rtol": 1e-5, "atol": 1e-7} if tolerance else {"rtol": 1e-4, "atol": 1e-5}
     for name, grad in autograd_grads.items():
-        torch.testing.assert_close(loop_grads[name], grad, rtol=1e-5, atol=1e-7, msg=name)
+        torch.testing.assert_close(loop_grads[name], grad, **gradient_tolerance, msg=name)
 
 
 def test_quantized_additive_attention_translates():
