@@ -50,19 +50,20 @@ def process_start_time() -> float:
         return _IMPORTED_AT
 
 
-_commands_begun: list[float] = []
+_commands = {"count": 0, "last_began": 0.0}  # commands the CLI has begun in this process
 
 
 def command_begins() -> None:
     """Called by the CLI for each command: a process that runs several (a benchmark script, the
     tests) times each from its own beginning, the first one from the process's start."""
-    _commands_begun.append(time.time())
+    _commands["count"] += 1
+    _commands["last_began"] = time.time()
 
 
 def run_start_time() -> float:
     """When the current command began: the process's start for the first command (imports are
     part of what a user waits for), the command's own beginning for any later one."""
-    return _commands_begun[-1] if len(_commands_begun) > 1 else process_start_time()
+    return _commands["last_began"] if _commands["count"] > 1 else process_start_time()
 
 
 class PhaseLog:
