@@ -7,9 +7,9 @@ the test set with that choice; optionally the same for an ensemble of runs.
 
 Prints the validation table, the choice, and test BLEU/chrF/TER with translation speed, for the
 choice and for the defaults (best checkpoint, beam 5, length penalty 1.0). With
-`--ensemble RUN ...` the chosen decoding also translates with the ensemble of the chosen model and
-those runs (same tokenizer), validation and test, and speed beside the single model. Not part of
-the test suite; run it on an otherwise idle machine (the speed figures need it).
+`--ensemble RUN ...` also each of those runs alone, and their ensemble with this run's best
+checkpoint (defaults) and with the chosen weights and decoding (the runs must share a
+tokenizer). Not part of the test suite; run it on an otherwise idle machine (speed figures).
 """
 
 from __future__ import annotations
@@ -77,8 +77,13 @@ def main() -> None:
          [candidates["best checkpoint"]], defaults),
         ("single model, as chosen", [candidates[name]], options),
     ]  # fmt: skip
+    for member in args.ensemble:
+        rows.append((f"{member} alone, defaults", [Path(member)], defaults))
     if args.ensemble:
-        rows.append((f"ensemble of {1 + len(args.ensemble)}, as chosen",
+        size = 1 + len(args.ensemble)
+        rows.append((f"ensemble of {size}, defaults (best checkpoints)",
+                     [candidates["best checkpoint"], *args.ensemble], defaults))  # fmt: skip
+        rows.append((f"ensemble of {size}, as chosen",
                      [candidates[name], *args.ensemble], options))  # fmt: skip
     print("| model | validation BLEU | test BLEU | test chrF | test TER | test sentences/s |\n"
           "|---|---:|---:|---:|---:|---:|")  # fmt: skip
