@@ -44,14 +44,14 @@ def main() -> None:
     parser.add_argument("--ensemble", nargs="*", default=[], help="other runs to ensemble with")
     args = parser.parse_args()
 
-    def split(stem: str) -> tuple[list[str], list[str]]:
-        folder = Path(args.data)
-        return (read_lines(folder / f"{stem}.{args.src_lang}"),
-                read_lines(folder / f"{stem}.{args.tgt_lang}"))  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="choose-decoding-") as work:
+        choose_and_score(args, Path(work))
 
-    val_src, val_ref = split(args.validation)
-    test_src, test_ref = split(args.test)
-    work = Path(tempfile.mkdtemp(prefix="choose-decoding-"))
+
+def choose_and_score(args: argparse.Namespace, work: Path) -> None:
+    """The validation table, the choice, and the test rows; averaged weights go under `work`."""
+    val_src, val_ref = split(args, args.validation)
+    test_src, test_ref = split(args, args.test)
     candidates = {"best checkpoint": Path(args.model)}
     for last in args.average:
         candidates[f"average of last {last}"] = average_checkpoints(
@@ -99,6 +99,13 @@ def main() -> None:
         ter = sacrebleu.corpus_ter(output, [test_ref]).score
         print(f"| {label} | {val_bleu:.2f} | {bleu:.2f} | {chrf:.2f} | {ter:.2f} | "
               f"{speed:.1f} |", flush=True)  # fmt: skip
+
+
+def split(args: argparse.Namespace, stem: str) -> tuple[list[str], list[str]]:
+    """Sources and references of one file stem."""
+    folder = Path(args.data)
+    return (read_lines(folder / f"{stem}.{args.src_lang}"),
+            read_lines(folder / f"{stem}.{args.tgt_lang}"))  # fmt: skip
 
 
 if __name__ == "__main__":
