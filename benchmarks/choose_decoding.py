@@ -25,6 +25,7 @@ import sacrebleu
 from nmt.data.textfile import read_lines
 from nmt.search import SearchOptions
 from nmt.translation.average import average_checkpoints
+from nmt.translation.metrics import corpus_scores
 from nmt.translation.predict import Translator
 
 
@@ -74,30 +75,31 @@ def choose_and_score(args: argparse.Namespace, work: Path) -> None:
     defaults = SearchOptions(keep_attention=False)
     rows = [
         ("single model, defaults (best checkpoint, beam 5, length penalty 1.0)",
-         [candidates["best checkpoint"]], defaults),
-        ("single model, as chosen", [candidates[name]], options),
+         "best checkpoint", [candidates["best checkpoint"]], defaults),
+        ("single model, as chosen", name, [candidates[name]], options),
     ]  # fmt: skip
     for member in args.ensemble:
-        rows.append((f"{member} alone, defaults", [Path(member)], defaults))
+        rows.append((f"{member} alone, defaults", member, [Path(member)], defaults))
     if args.ensemble:
         size = 1 + len(args.ensemble)
-        rows.append((f"ensemble of {size}, defaults (best checkpoints)",
+        rows.append((f"ensemble of {size}, defaults (best checkpoints)", None,
                      [candidates["best checkpoint"], *args.ensemble], defaults))  # fmt: skip
-        rows.append((f"ensemble of {size}, as chosen",
+        rows.append((f"ensemble of {size}, as chosen", None,
                      [candidates[name], *args.ensemble], options))  # fmt: skip
     print("| model | validation BLEU | test BLEU | test chrF | test TER | test sentences/s |\n"
           "|---|---:|---:|---:|---:|---:|")  # fmt: skip
-    for label, paths, row_options in rows:
+    for label, weights, paths, row_options in rows:
         translator = Translator.load(paths if len(paths) > 1 else paths[0])
-        val_output = translator.translate(val_src, row_options, args.batch_size)
-        val_bleu = sacrebleu.corpus_bleu(val_output, [val_ref]).score
+        val_bleu = scores.get((weights, row_options.beam_size, row_options.length_penalty))
+        if val_bleu is None or len(paths) > 1:  # not among the validation grid's single models
+            val_output = translator.translate(val_src, row_options, args.batch_size)
+            val_bleu = sacrebleu.corpus_bleu(val_output, [val_ref]).score
         started = time.perf_counter()
         output = translator.translate(test_src, row_options, args.batch_size)
         speed = len(test_src) / (time.perf_counter() - started)
-        bleu = sacrebleu.corpus_bleu(output, [test_ref]).score
-        chrf = sacrebleu.corpus_chrf(output, [test_ref]).score
-        ter = sacrebleu.corpus_ter(output, [test_ref]).score
-        print(f"| {label} | {val_bleu:.2f} | {bleu:.2f} | {chrf:.2f} | {ter:.2f} | "
+        test = corpus_scores(output, [test_ref])
+        print(f"| {label} | {val_bleu:.2f} | {test.bleu.score:.2f} | {test.chrf.score:.2f} | "
+              f"{test.ter.score:.2f} | "
               f"{speed:.1f} |", flush=True)  # fmt: skip
 
 
