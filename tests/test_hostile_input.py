@@ -91,6 +91,7 @@ def copy_of(run: Path, tmp_path: Path) -> Path:
         (["translate", "train", "-c", "demo", "optim.lr=-1"], "optim.lr: -1.0 is out of range"),
         (["translate", "train", "-c", "demo", "data.batch_tokens=-5"], "data.batch_tokens"),
         (["tag", "train", "-c", "conll_ner", "model.word_dropout=1.5"], "[0, 1)"),
+        (["translate", "train", "-c", "demo", "model.word_dropout=1"], "model.word_dropout: 1.0"),
         (["memnet", "train", "-c", "stories", "model.hops=0"], "model.hops: 0 is out of range"),
     ],
 )

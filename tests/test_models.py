@@ -4,8 +4,10 @@ import pytest
 import torch
 from torch import nn
 
+from nmt.data.special import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from nmt.models.attention import ATTENTIONS
 from nmt.models.decoder import step_by_step
+from nmt.models.embedding import TokenDropout
 from nmt.models.encoder import RecurrentEncoder
 from nmt.models.fast.fed_lstm import FedLSTM, fed_lstm_loop
 from nmt.models.fast.input_feeding import fused_input_feeding
@@ -313,3 +315,43 @@ def test_weight_dropout_drops_recurrent_weights_in_training_only(cell):
     assert torch.equal(RecurrentWeightDropout(0.0)(rnn, inputs, None)[0], plain)
     with pytest.raises(ValueError, match="weight dropout"):
         RecurrentWeightDropout(1.0)
+
+
+def test_word_dropout_replaces_real_tokens_by_unk_in_training_only():
+    torch.manual_seed(0)
+    ids = torch.tensor([[BOS_ID, *range(4, 404), EOS_ID, PAD_ID, PAD_ID]])
+    dropout = TokenDropout(0.3, kept_ids=(PAD_ID, BOS_ID, EOS_ID))
+    dropped = dropout(ids)
+    changed = dropped != ids
+    assert torch.all(dropped[changed] == UNK_ID)
+    assert not changed[0, [0, 401, 402, 403]].any(), "<s>, </s> and padding are kept"
+    assert 0.2 < float(changed[0, 1:401].float().mean()) < 0.4
+    assert not torch.equal(dropout(ids), dropped), "every call draws again"
+    dropout.eval()
+    assert dropout(ids) is ids
+    with pytest.raises(ValueError, match="word dropout"):
+        TokenDropout(1.0)
+
+
+def test_word_dropout_changes_the_translators_training_loss_but_never_search():
+    src, src_lengths = padded_batch([5, 3])
+    tgt_in, _ = padded_batch([4, 6], seed=1)
+    tgt_in[:, 0] = BOS_ID
+    positions = tgt_in != PAD_ID
+    config = dict(attention="luong", input_feeding=False)
+    torch.manual_seed(0)
+    plain = build_seq2seq(tiny_config(**config), VOCAB, VOCAB)
+    torch.manual_seed(0)
+    dropping = build_seq2seq(tiny_config(**config, word_dropout=0.5), VOCAB, VOCAB)
+    # No parameters of its own: the same weights, so checkpoints load either way.
+    assert plain.state_dict().keys() == dropping.state_dict().keys()
+    assert all(torch.equal(a, b) for a, b in zip(plain.parameters(), dropping.parameters()))
+    torch.manual_seed(1)
+    trained = dropping.target_log_probs(src, src_lengths, tgt_in, positions)
+    assert not torch.allclose(trained, plain.target_log_probs(src, src_lengths, tgt_in, positions))
+    dropping.eval()
+    plain.eval()
+    torch.testing.assert_close(
+        dropping.target_log_probs(src, src_lengths, tgt_in, positions),
+        plain.target_log_probs(src, src_lengths, tgt_in, positions),
+    )

@@ -52,6 +52,27 @@ class CharLSTM(nn.Module):
         return words.view(batch_size, length, -1)
 
 
+class TokenDropout(nn.Module):
+    """Word dropout (Gal and Ghahramani 2016; Sennrich et al. 2016): while training, each input
+    token becomes <unk> with probability `p`, so that no prediction can lean on one input word
+    alone. Tokens in `kept_ids` (padding; a translator adds <s> and </s>) are never dropped."""
+
+    def __init__(self, p: float = 0.0, kept_ids: tuple[int, ...] = (PAD_ID,)) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"word dropout must be in [0, 1), got {p}")
+        self.p = p
+        self.kept_ids = kept_ids
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return ids
+        dropped = torch.rand(ids.shape, device=ids.device) < self.p
+        for kept_id in self.kept_ids:
+            dropped &= ids != kept_id
+        return ids.masked_fill(dropped, UNK_ID)
+
+
 class TokenEmbedder(nn.Module):
     """Concatenated word embedding and character encoding of each token."""
 
@@ -66,7 +87,7 @@ class TokenEmbedder(nn.Module):
             raise ValueError("a tagger needs word embeddings, a character encoder, or both")
         self.word_embedding = word_embedding
         self.char_encoder = char_encoder
-        self.word_dropout = word_dropout
+        self.word_dropout = TokenDropout(word_dropout)
         self.output_size = (0 if word_embedding is None else word_embedding.embedding_dim) + (
             0 if char_encoder is None else char_encoder.output_size
         )
@@ -74,10 +95,7 @@ class TokenEmbedder(nn.Module):
     def forward(self, words: torch.Tensor, chars: torch.Tensor) -> torch.Tensor:
         parts = []
         if self.word_embedding is not None:
-            if self.training and self.word_dropout > 0:
-                dropped = torch.rand(words.shape, device=words.device) < self.word_dropout
-                words = words.masked_fill(dropped & (words != PAD_ID), UNK_ID)
-            parts.append(self.word_embedding(words))
+            parts.append(self.word_embedding(self.word_dropout(words)))
         if self.char_encoder is not None:
             parts.append(self.char_encoder(chars))
         return torch.cat(parts, dim=-1)

@@ -17,7 +17,9 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from nmt.data.special import BOS_ID, EOS_ID, PAD_ID
 from nmt.data.term_slots import GlossarySlots
+from nmt.models.embedding import TokenDropout
 from nmt.models.encoder import Bridge, RecurrentEncoder
 from nmt.models.glossary import GlossaryBank, GlossaryMemory, mix_copy
 
@@ -46,13 +48,17 @@ class Seq2Seq(nn.Module):
         decoder: nn.Module,
         generator: nn.Linear,
         glossary: GlossaryMemory | None = None,
+        word_dropout: float = 0.0,
     ) -> None:
+        """`word_dropout`: the share of source and target input tokens that teacher-forced
+        training replaces by <unk> (search never drops any)."""
         super().__init__()
         self.encoder = encoder
         self.bridge = bridge
         self.decoder = decoder
         self.generator = generator
         self.glossary = glossary
+        self.word_dropout = TokenDropout(word_dropout, kept_ids=(PAD_ID, BOS_ID, EOS_ID))
 
     def encode(
         self, src: torch.Tensor, src_lengths: torch.Tensor, glossary: GlossarySlots | None = None
@@ -82,11 +88,12 @@ class Seq2Seq(nn.Module):
     ) -> torch.Tensor:
         """Teacher-forced log-probabilities `[N, V]` (float) at the N True `positions` `[B, T]`
         of the target; only those go through the output layer, the largest matrix product."""
-        state = self.encode(src, src_lengths, glossary)
+        state = self.encode(self.word_dropout(src), src_lengths, glossary)
         if glossary is None:
-            features = self.decoder(tgt_in, state).features
+            features = self.decoder(self.word_dropout(tgt_in), state).features
             return torch.log_softmax(self.generator(features[positions]).float(), dim=-1)
-        decoded = self.decoder(tgt_in, state.decoder)
+        # The glossary follows the true target pieces; only the decoder's inputs are dropped.
+        decoded = self.decoder(self.word_dropout(tgt_in), state.decoder)
         features = decoded.features  # [B, T, O]
         log_probs = torch.log_softmax(self.generator(features[positions]).float(), dim=-1)
         follows = self.glossary.follows_over_time(tgt_in, state.bank)
@@ -102,7 +109,8 @@ class Seq2Seq(nn.Module):
     ) -> torch.Tensor:
         """Teacher-forced output features `[B, T, O]`, before the output layer (so that a loss can
         project only the non-padding positions)."""
-        return self.decoder(tgt_in, self.encode(src, src_lengths)).features
+        state = self.encode(self.word_dropout(src), src_lengths)
+        return self.decoder(self.word_dropout(tgt_in), state).features
 
     def forward(
         self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor

@@ -99,6 +99,8 @@ class ModelConfig:
     output_size: Count | None = None  # size of the layer before the softmax; default decoder size
     tie_embeddings: bool = False  # target embeddings = output layer (output_size = embedding)
     dropout: Annotated[float, PROBABILITY] = 0.3
+    # training's source and target input pieces replaced by <unk> (word dropout); search never
+    word_dropout: Annotated[float, PROBABILITY] = 0.0
     # every weight uniform in [-x, x]; None: PyTorch's defaults
     param_init: Annotated[float, Range(0, open_low=True)] | None = None
     slot_memory: SlotMemoryConfig = field(default_factory=SlotMemoryConfig)
@@ -134,7 +136,7 @@ class TranslationConfig(RunConfig):
     renamed_keys: ClassVar[dict[str, str]] = {"model.memory": "model.slot_memory"}
     fixed_on_resume: ClassVar[tuple[str, ...]] = ("model.", "tokenizer.")
     changeable_on_resume: ClassVar[tuple[str, ...]] = (
-        "model.dropout", "model.custom_kernels", "model.param_init",
+        "model.dropout", "model.word_dropout", "model.custom_kernels", "model.param_init",
     )  # fmt: skip
 
 
