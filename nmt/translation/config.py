@@ -99,7 +99,7 @@ class ModelConfig:
     output_size: Count | None = None  # size of the layer before the softmax; default decoder size
     tie_embeddings: bool = False  # target embeddings = output layer (output_size = embedding)
     dropout: Annotated[float, PROBABILITY] = 0.3
-    # training's source and target input pieces replaced by <unk> (word dropout); search never
+    # share of source and target input pieces replaced by <unk> in training (word dropout)
     word_dropout: Annotated[float, PROBABILITY] = 0.0
     # every weight uniform in [-x, x]; None: PyTorch's defaults
     param_init: Annotated[float, Range(0, open_low=True)] | None = None
