@@ -333,7 +333,7 @@ def test_word_dropout_replaces_real_tokens_by_unk_in_training_only():
         TokenDropout(1.0)
 
 
-def test_word_dropout_changes_the_translators_training_loss_but_never_search():
+def test_word_dropout_changes_the_translators_training_loss_but_not_evaluation():
     src, src_lengths = padded_batch([5, 3])
     tgt_in, _ = padded_batch([4, 6], seed=1)
     tgt_in[:, 0] = BOS_ID
