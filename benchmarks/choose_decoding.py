@@ -6,7 +6,8 @@ the test set with that choice; optionally the same for an ensemble of runs.
         --data ../shared/data/multi30k --average 3 5 --beams 5 10 --length-penalties 0.6 1.0 1.4
 
 Prints the validation table, the choice, and test BLEU/chrF/TER with translation speed, for the
-choice and for the defaults (best checkpoint, beam 5, length penalty 1.0). With
+choice and for the defaults (best checkpoint, beam 5, length penalty 1.0; one row when they are
+the same). With
 `--ensemble RUN ...` also each of those runs alone, and their ensemble with this run's best
 checkpoint (defaults) and with the chosen weights and decoding (the runs must share a
 tokenizer). Not part of the test suite; run it on an otherwise idle machine (speed figures).
@@ -73,19 +74,24 @@ def choose_and_score(args: argparse.Namespace, work: Path) -> None:
     print(f"\nchosen on validation: {name}, beam {beam}, length penalty {alpha}\n")
 
     defaults = SearchOptions(keep_attention=False)
+    # When validation chose the defaults themselves, the "as chosen" rows would repeat them.
+    chosen_differs = (name, beam, alpha) != ("best checkpoint", defaults.beam_size,
+                                             defaults.length_penalty)  # fmt: skip
     rows = [
         ("single model, defaults (best checkpoint, beam 5, length penalty 1.0)",
          "best checkpoint", [candidates["best checkpoint"]], defaults),
-        ("single model, as chosen", name, [candidates[name]], options),
     ]  # fmt: skip
+    if chosen_differs:
+        rows.append(("single model, as chosen", name, [candidates[name]], options))
     for member in args.ensemble:
         rows.append((f"{member} alone, defaults", member, [Path(member)], defaults))
     if args.ensemble:
         size = 1 + len(args.ensemble)
         rows.append((f"ensemble of {size}, defaults (best checkpoints)", None,
                      [candidates["best checkpoint"], *args.ensemble], defaults))  # fmt: skip
-        rows.append((f"ensemble of {size}, as chosen", None,
-                     [candidates[name], *args.ensemble], options))  # fmt: skip
+        if chosen_differs:
+            rows.append((f"ensemble of {size}, as chosen", None,
+                         [candidates[name], *args.ensemble], options))  # fmt: skip
     print("| model | validation BLEU | test BLEU | test chrF | test TER | test sentences/s |\n"
           "|---|---:|---:|---:|---:|---:|")  # fmt: skip
     for label, weights, paths, row_options in rows:
