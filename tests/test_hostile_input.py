@@ -92,6 +92,7 @@ def copy_of(run: Path, tmp_path: Path) -> Path:
         (["translate", "train", "-c", "demo", "data.batch_tokens=-5"], "data.batch_tokens"),
         (["tag", "train", "-c", "conll_ner", "model.word_dropout=1.5"], "[0, 1)"),
         (["translate", "train", "-c", "demo", "model.word_dropout=1"], "model.word_dropout: 1.0"),
+        (["translate", "train", "-c", "demo", "model.weight_dropout=-0.1"], "model.weight_dropout"),
         (["memnet", "train", "-c", "stories", "model.hops=0"], "model.hops: 0 is out of range"),
     ],
 )

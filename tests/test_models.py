@@ -153,7 +153,8 @@ def features_and_gradients(model, src, src_lengths, tgt_in, output_grad):
 
 def test_the_builder_chooses_the_input_feeding_loop_once():
     """One LSTM layer with additive attention: the hand-written loop; other LSTM decoders:
-    FedLSTM; other cells, or custom_kernels=false: the plain step loop."""
+    FedLSTM; other cells, custom_kernels=false or recurrent weight dropout (which the
+    hand-written loops would skip): the plain step loop."""
     def loop(**variant):
         return build_seq2seq(tiny_config(**variant), VOCAB, VOCAB).decoder.input_feeding
 
@@ -163,6 +164,7 @@ def test_the_builder_chooses_the_input_feeding_loop_once():
     assert loop(attention="bahdanau", slot_memory=SlotMemoryConfig(slots=3)) is fed_lstm_loop
     assert loop(attention="bahdanau", cell="gru") is step_by_step
     assert loop(attention="bahdanau", custom_kernels=False) is step_by_step
+    assert loop(attention="luong", weight_dropout=0.2) is step_by_step
     assert loop(attention="bahdanau", input_feeding=False) is None
 
 
@@ -315,6 +317,42 @@ def test_weight_dropout_drops_recurrent_weights_in_training_only(cell):
     assert torch.equal(RecurrentWeightDropout(0.0)(rnn, inputs, None)[0], plain)
     with pytest.raises(ValueError, match="weight dropout"):
         RecurrentWeightDropout(1.0)
+
+
+@pytest.mark.parametrize("variant", [
+    dict(attention="luong", input_feeding=False),
+    dict(attention="bahdanau", input_feeding=True),  # custom kernels on: the plain loop is chosen
+    dict(attention="none", cell="gru", encoder_layers=2, decoder_layers=2),
+])  # fmt: skip
+def test_translator_weight_dropout_drops_encoder_and_decoder_weights_in_training_only(variant):
+    src, src_lengths = padded_batch([5, 3])
+    tgt_in, _ = padded_batch([4, 6], seed=1)
+    tgt_in[:, 0] = BOS_ID
+    positions = tgt_in != PAD_ID
+    torch.manual_seed(0)
+    plain = build_seq2seq(tiny_config(**variant), VOCAB, VOCAB)
+    torch.manual_seed(0)
+    dropping = build_seq2seq(tiny_config(**variant, weight_dropout=0.5), VOCAB, VOCAB)
+    assert all(torch.equal(a, b) for a, b in zip(plain.parameters(), dropping.parameters()))
+    assert plain.state_dict().keys() == dropping.state_dict().keys()
+    torch.manual_seed(1)
+    trained = dropping.target_log_probs(src, src_lengths, tgt_in, positions)
+    assert not torch.allclose(trained, plain.target_log_probs(src, src_lengths, tgt_in, positions))
+    trained.sum().backward()
+    for rnn in (dropping.encoder.rnn, dropping.decoder.rnn):
+        assert all(w is getattr(rnn, n) for n, w in zip(rnn._flat_weights_names, rnn._flat_weights))
+        for name, weight in rnn.named_parameters():
+            if name.startswith("weight_hh"):
+                # One draw for the whole batch (also through the step-by-step input-feeding
+                # loop): about half the entries get no gradient at all.
+                zero_share = float((weight.grad == 0).float().mean())
+                assert 0.3 < zero_share < 0.7, (name, zero_share)
+    dropping.eval()
+    plain.eval()
+    torch.testing.assert_close(
+        dropping.target_log_probs(src, src_lengths, tgt_in, positions),
+        plain.target_log_probs(src, src_lengths, tgt_in, positions),
+    )
 
 
 def test_word_dropout_replaces_real_tokens_by_unk_in_training_only():

@@ -25,6 +25,7 @@ from nmt.models.encoder import EncoderOutput
 from nmt.models.fast import RnnStep, plain_rnn_step
 from nmt.models.memory import SlotMemory
 from nmt.models.recurrent import from_rnn_state, to_rnn_state
+from nmt.models.weight_drop import RecurrentWeightDropout
 
 Activation = Callable[[torch.Tensor], torch.Tensor]
 
@@ -62,12 +63,15 @@ class FixedContextDecoder(nn.Module):
         tanh: Activation = torch.tanh,
         slot_memory: SlotMemory | None = None,
         rnn_step: RnnStep = plain_rnn_step,
+        weight_dropout: RecurrentWeightDropout | None = None,
     ) -> None:
-        """`rnn_step` runs the recurrent layer over the single position of `step` (search)."""
+        """`rnn_step` runs the recurrent layer over the single position of `step` (search);
+        `weight_dropout` drops its recurrent weights in teacher-forced training."""
         super().__init__()
         self.embedding = embedding
         self.rnn = rnn
         self.rnn_step = rnn_step
+        self.weight_dropout = weight_dropout or RecurrentWeightDropout(0.0)
         self.slot_memory = slot_memory
         if slot_memory is not None:
             context_size = slot_memory.output_size
@@ -84,9 +88,10 @@ class FixedContextDecoder(nn.Module):
     def forward(self, tgt_in: torch.Tensor, state: ContextState) -> DecoderOutput:
         embedded = self.dropout(self.embedding(tgt_in))  # [B, T, E]
         context = state.context[:, None, :].expand(-1, tgt_in.size(1), -1)  # [B, T, K]
-        outputs, _ = self.rnn(
-            torch.cat([embedded, context], dim=-1), to_rnn_state(state.hidden, state.cell)
-        )
+        with self.weight_dropout.dropped(self.rnn):
+            outputs, _ = self.rnn(
+                torch.cat([embedded, context], dim=-1), to_rnn_state(state.hidden, state.cell)
+            )
         return DecoderOutput(self._features(outputs, context), None)
 
     def step(self, prev_tokens: torch.Tensor, state: ContextState) -> StepOutput:
@@ -147,12 +152,16 @@ class AttentionDecoder(nn.Module):
         slot_memory: SlotMemory | None = None,
         input_feeding: InputFeedingLoop | None = None,
         rnn_step: RnnStep = plain_rnn_step,
+        weight_dropout: RecurrentWeightDropout | None = None,
     ) -> None:
-        """`rnn_step` runs the recurrent layer over the single position of `step` (search)."""
+        """`rnn_step` runs the recurrent layer over the single position of `step` (search);
+        `weight_dropout` drops its recurrent weights in teacher-forced training (one draw for
+        the whole target, also through an input-feeding loop that calls `self.rnn`)."""
         super().__init__()
         self.embedding = embedding
         self.rnn = rnn
         self.rnn_step = rnn_step
+        self.weight_dropout = weight_dropout or RecurrentWeightDropout(0.0)
         self.attention = attention
         self.slot_memory = slot_memory
         if slot_memory is not None:
@@ -174,12 +183,13 @@ class AttentionDecoder(nn.Module):
 
     def forward(self, tgt_in: torch.Tensor, state: AttentionState) -> DecoderOutput:
         embedded = self.dropout(self.embedding(tgt_in))  # [B, T, E]
-        if self.input_feeding is None:
-            outputs, _ = self.rnn(embedded, to_rnn_state(state.hidden, state.cell))  # [B, T, H]
-            features, weights = self.attend(outputs, state)
-        else:
-            tgt_lengths = (tgt_in != self.embedding.padding_idx).sum(1)
-            features, weights = self.input_feeding(self, embedded, tgt_lengths, state)
+        with self.weight_dropout.dropped(self.rnn):
+            if self.input_feeding is None:
+                outputs, _ = self.rnn(embedded, to_rnn_state(state.hidden, state.cell))
+                features, weights = self.attend(outputs, state)  # [B, T, O], [B, T, S]
+            else:
+                tgt_lengths = (tgt_in != self.embedding.padding_idx).sum(1)
+                features, weights = self.input_feeding(self, embedded, tgt_lengths, state)
         return DecoderOutput(self.dropout(features), weights)
 
     def step(self, prev_tokens: torch.Tensor, state: AttentionState) -> StepOutput:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from nmt.models.recurrent import run_packed
+from nmt.models.weight_drop import RecurrentWeightDropout
 
 
 class EncoderOutput(NamedTuple):
@@ -18,13 +19,18 @@ class EncoderOutput(NamedTuple):
 
 
 class RecurrentEncoder(nn.Module):
-    """Reads a padded batch of source ids; padding never enters the recurrence (packing)."""
+    """Reads a padded batch of source ids; padding never enters the recurrence (packing).
+    `weight_dropout` drops the recurrent weights in training (none by default)."""
 
-    def __init__(self, embedding: nn.Embedding, rnn: nn.RNNBase, dropout: nn.Module) -> None:
+    def __init__(
+        self, embedding: nn.Embedding, rnn: nn.RNNBase, dropout: nn.Module,
+        weight_dropout: RecurrentWeightDropout | None = None,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.embedding = embedding
         self.rnn = rnn
         self.dropout = dropout
+        self.weight_dropout = weight_dropout or RecurrentWeightDropout(0.0)
         self.num_directions = 2 if rnn.bidirectional else 1
 
     @property
@@ -35,7 +41,8 @@ class RecurrentEncoder(nn.Module):
         """src `[B, S]`, src_lengths `[B]` -> EncoderOutput."""
         batch_size, src_len = src.shape
         embedded = self.dropout(self.embedding(src))  # [B, S, E]
-        outputs, state = run_packed(self.rnn, embedded, src_lengths)
+        with self.weight_dropout.dropped(self.rnn):
+            outputs, state = run_packed(self.rnn, embedded, src_lengths)
         outputs = self.dropout(outputs)
         positions = torch.arange(src_len, device=src.device)
         mask = positions[None, :] < src_lengths.to(src.device)[:, None]

@@ -101,6 +101,9 @@ class ModelConfig:
     dropout: Annotated[float, PROBABILITY] = 0.3
     # share of source and target input pieces replaced by <unk> in training (word dropout)
     word_dropout: Annotated[float, PROBABILITY] = 0.0
+    # share of the encoder's and decoder's recurrent (hidden-to-hidden) weights dropped in
+    # training, one draw per batch (AWD-LSTM's DropConnect; the language models' setting)
+    weight_dropout: Annotated[float, PROBABILITY] = 0.0
     # every weight uniform in [-x, x]; None: PyTorch's defaults
     param_init: Annotated[float, Range(0, open_low=True)] | None = None
     slot_memory: SlotMemoryConfig = field(default_factory=SlotMemoryConfig)
@@ -136,7 +139,8 @@ class TranslationConfig(RunConfig):
     renamed_keys: ClassVar[dict[str, str]] = {"model.memory": "model.slot_memory"}
     fixed_on_resume: ClassVar[tuple[str, ...]] = ("model.", "tokenizer.")
     changeable_on_resume: ClassVar[tuple[str, ...]] = (
-        "model.dropout", "model.word_dropout", "model.custom_kernels", "model.param_init",
+        "model.dropout", "model.word_dropout", "model.weight_dropout", "model.custom_kernels",
+        "model.param_init",
     )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from nmt.models.glossary import GlossaryMemory
 from nmt.models.memory import SlotMemory
 from nmt.models.recurrent import build_rnn
 from nmt.models.seq2seq import Seq2Seq
+from nmt.models.weight_drop import RecurrentWeightDropout
 from nmt.translation.config import ModelConfig
 
 
@@ -43,6 +44,7 @@ def build_seq2seq(config: ModelConfig, src_vocab_size: int, tgt_vocab_size: int)
             config.encoder_layers, config.dropout, config.bidirectional,
         ),
         chosen.dropout(config.dropout),
+        RecurrentWeightDropout(config.weight_dropout),
     )  # fmt: skip
     bridge = Bridge(
         encoder.output_size,
@@ -68,6 +70,7 @@ def build_seq2seq(config: ModelConfig, src_vocab_size: int, tgt_vocab_size: int)
             tanh=chosen.tanh,
             slot_memory=slot_memory,
             rnn_step=chosen.rnn_step,
+            weight_dropout=RecurrentWeightDropout(config.weight_dropout),
         )
     else:
         decoder = _attention_decoder(
@@ -102,12 +105,15 @@ def _attention_decoder(
     rnn = _decoder_rnn(config, config.embedding_size + feed_size)
     loop = None
     if config.input_feeding:
+        # The fast loops read the recurrent weights themselves, past the weight dropout.
         fast_loop = choose_input_feeding(rnn, attention, slot_memory)
-        loop = fast_loop if config.custom_kernels and fast_loop is not None else step_by_step
+        usable = config.custom_kernels and not config.weight_dropout
+        loop = fast_loop if usable and fast_loop is not None else step_by_step
     return AttentionDecoder(
         tgt_embedding, rnn, attention, context_size=key_size, output_size=output_size,
         dropout=chosen.dropout(config.dropout), tanh=chosen.tanh, slot_memory=slot_memory,
         input_feeding=loop, rnn_step=chosen.rnn_step,
+        weight_dropout=RecurrentWeightDropout(config.weight_dropout),
     )  # fmt: skip
 
 
