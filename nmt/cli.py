@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -107,6 +108,10 @@ def _configure_logging(verbose: bool) -> None:
         logger.removeHandler(old)
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if _launched_rank() > 0:
+        # Each process of a several-process run (Lightning's DDP children, torchrun, SLURM
+        # tasks) runs the whole command; one reports its progress, the others only problems.
+        logger.setLevel(logging.WARNING)
     logger.propagate = False
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -117,6 +122,17 @@ def _configure_logging(verbose: bool) -> None:
         datasets.disable_progress_bars()
     except ImportError:
         pass
+
+
+def _launched_rank() -> int:
+    """This process's rank among those its launcher started for one run; 0 when it runs alone.
+    The variables Lightning reads too (RANK from torchrun, LOCAL_RANK from Lightning's own DDP
+    launcher, SLURM_PROCID), first found wins."""
+    for name in ("RANK", "LOCAL_RANK", "SLURM_PROCID"):
+        value = os.environ.get(name, "")
+        if value.isdigit():
+            return int(value)
+    return 0
 
 
 if __name__ == "__main__":

@@ -78,6 +78,8 @@ def test_translation_trains_its_tokenizer_once_and_scores_the_whole_validation_s
     # trained once for both ranks (or found, trained by an earlier test on the same data)
     reused = "trained on this corpus with these settings before"
     assert trained.stderr.count("training sentencepiece") + trained.stderr.count(reused) == 1
+    # Both processes run the whole command; only rank 0 reports its progress.
+    assert trained.stderr.count("INFO model: ") == 1, trained.stderr[-3000:]
     best = json.loads((run_dir / "metadata.json").read_text())["best"]
     sources = (reverse_task / "validation.src").read_text().splitlines()
     references = (reverse_task / "validation.tgt").read_text().splitlines()
