@@ -153,8 +153,7 @@ def features_and_gradients(model, src, src_lengths, tgt_in, output_grad):
 
 def test_the_builder_chooses_the_input_feeding_loop_once():
     """One LSTM layer with additive attention: the hand-written loop; other LSTM decoders:
-    FedLSTM; other cells, custom_kernels=false or recurrent weight dropout (which the
-    hand-written loops would skip): the plain step loop."""
+    FedLSTM; other cells, or custom_kernels=false: the plain step loop."""
     def loop(**variant):
         return build_seq2seq(tiny_config(**variant), VOCAB, VOCAB).decoder.input_feeding
 
@@ -164,7 +163,6 @@ def test_the_builder_chooses_the_input_feeding_loop_once():
     assert loop(attention="bahdanau", slot_memory=SlotMemoryConfig(slots=3)) is fed_lstm_loop
     assert loop(attention="bahdanau", cell="gru") is step_by_step
     assert loop(attention="bahdanau", custom_kernels=False) is step_by_step
-    assert loop(attention="luong", weight_dropout=0.2) is step_by_step
     assert loop(attention="bahdanau", input_feeding=False) is None
 
 
@@ -321,7 +319,9 @@ def test_weight_dropout_drops_recurrent_weights_in_training_only(cell):
 
 @pytest.mark.parametrize("variant", [
     dict(attention="luong", input_feeding=False),
-    dict(attention="bahdanau", input_feeding=True),  # custom kernels on: the plain loop is chosen
+    dict(attention="bahdanau", input_feeding=True),  # the hand-written loop (fused_input_feeding)
+    dict(attention="luong", input_feeding=True, decoder_layers=2),  # FedLSTM
+    dict(attention="luong", input_feeding=True, custom_kernels=False),  # the plain step loop
     dict(attention="none", cell="gru", encoder_layers=2, decoder_layers=2),
 ])  # fmt: skip
 def test_translator_weight_dropout_drops_encoder_and_decoder_weights_in_training_only(variant):
@@ -343,8 +343,8 @@ def test_translator_weight_dropout_drops_encoder_and_decoder_weights_in_training
         assert all(w is getattr(rnn, n) for n, w in zip(rnn._flat_weights_names, rnn._flat_weights))
         for name, weight in rnn.named_parameters():
             if name.startswith("weight_hh"):
-                # One draw for the whole batch (also through the step-by-step input-feeding
-                # loop): about half the entries get no gradient at all.
+                # One draw for the whole batch, through every input-feeding loop: about half
+                # the entries get no gradient at all.
                 zero_share = float((weight.grad == 0).float().mean())
                 assert 0.3 < zero_share < 0.7, (name, zero_share)
     dropping.eval()

@@ -156,7 +156,7 @@ class AttentionDecoder(nn.Module):
     ) -> None:
         """`rnn_step` runs the recurrent layer over the single position of `step` (search);
         `weight_dropout` drops its recurrent weights in teacher-forced training (one draw for
-        the whole target, also through an input-feeding loop that calls `self.rnn`)."""
+        the whole target; input-feeding loops read them through `current_weights`)."""
         super().__init__()
         self.embedding = embedding
         self.rnn = rnn

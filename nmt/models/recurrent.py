@@ -49,6 +49,14 @@ def run_packed(
     return outputs, state
 
 
+def current_weights(rnn: nn.RNNBase) -> dict[str, torch.Tensor]:
+    """The weights `rnn`'s own kernels use now, by name (`weight_hh_l0`, ...): its parameters,
+    or their dropped copies inside `RecurrentWeightDropout.dropped`. Code that runs a layer's
+    weights by hand reads them here, so that it computes what calling the layer computes."""
+    rnn._update_flat_weights()  # what the layer's own forward does first (parameters swapped)
+    return dict(zip(rnn._flat_weights_names, rnn._flat_weights))
+
+
 def to_rnn_state(hidden: torch.Tensor, cell: torch.Tensor | None) -> RnnState:
     """Batch-first `[B, L, H]` state -> what `nn.RNNBase` takes (`[L, B, H]`, paired for LSTM)."""
     hidden = hidden.transpose(0, 1).contiguous()

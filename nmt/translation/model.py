@@ -105,10 +105,8 @@ def _attention_decoder(
     rnn = _decoder_rnn(config, config.embedding_size + feed_size)
     loop = None
     if config.input_feeding:
-        # The fast loops read the recurrent weights themselves, past the weight dropout.
         fast_loop = choose_input_feeding(rnn, attention, slot_memory)
-        usable = config.custom_kernels and not config.weight_dropout
-        loop = fast_loop if usable and fast_loop is not None else step_by_step
+        loop = fast_loop if config.custom_kernels and fast_loop is not None else step_by_step
     return AttentionDecoder(
         tgt_embedding, rnn, attention, context_size=key_size, output_size=output_size,
         dropout=chosen.dropout(config.dropout), tanh=chosen.tanh, slot_memory=slot_memory,

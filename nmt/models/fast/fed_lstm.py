@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from nmt.models.fast.ops import tanh
-from nmt.models.recurrent import RnnState, to_rnn_state
+from nmt.models.recurrent import RnnState, current_weights, to_rnn_state
 
 if TYPE_CHECKING:  # the decoder imports nothing from here; its builder hands these loops to it
     from nmt.models.decoder import AttentionDecoder, AttentionState
@@ -49,19 +49,22 @@ class FedLSTM:
             raise ValueError("FedLSTM runs batch-first, one-directional LSTMs without projections")
         self.rnn = rnn
         known_size = known_inputs.size(-1)
-        weight_ih = rnn.weight_ih_l0
-        bias = rnn.bias_ih_l0 + rnn.bias_hh_l0 if rnn.bias else None
+        weights = current_weights(rnn)
+        weight_ih = weights["weight_ih_l0"]
+        bias = weights["bias_ih_l0"] + weights["bias_hh_l0"] if rnn.bias else None
         known_gates = nn.functional.linear(known_inputs, weight_ih[:, :known_size], bias)
         # unbind, not slicing per step: a slice's backward writes a zero tensor of the full size.
-        first_weight = _cast_once(torch.cat([weight_ih[:, known_size:], rnn.weight_hh_l0], dim=1))
+        first_weight = _cast_once(
+            torch.cat([weight_ih[:, known_size:], weights["weight_hh_l0"]], dim=1)
+        )
         self.layers = [(first_weight, known_gates.unbind(1))]  # weight, T x [B, 4H] to add
         for layer in range(1, rnn.num_layers):
             weight = _cast_once(torch.cat(
-                [getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}")], dim=1
+                [weights[f"weight_ih_l{layer}"], weights[f"weight_hh_l{layer}"]], dim=1
             ))  # fmt: skip
             added = None
             if rnn.bias:
-                added = getattr(rnn, f"bias_ih_l{layer}") + getattr(rnn, f"bias_hh_l{layer}")
+                added = weights[f"bias_ih_l{layer}"] + weights[f"bias_hh_l{layer}"]
             self.layers.append((weight, [added] * known_inputs.size(1)))
         hidden, cell = state
         if torch.is_autocast_enabled(cell.device.type):

@@ -31,6 +31,7 @@ from torch import nn
 from nmt.models.attention import AdditiveAttention
 from nmt.models.fast.fed_lstm import fed_lstm_loop
 from nmt.models.fast.ops import tanh_of_doubled_
+from nmt.models.recurrent import current_weights
 
 if TYPE_CHECKING:
     from nmt.models.decoder import AttentionDecoder, AttentionState
@@ -60,11 +61,12 @@ def fused_input_feeding(
     if torch.is_autocast_enabled(embedded.device.type):
         return fed_lstm_loop(decoder, embedded, tgt_lengths, state)
     known_size = embedded.size(-1)
-    weight_ih = rnn.weight_ih_l0
+    weights = current_weights(rnn)
+    weight_ih = weights["weight_ih_l0"]
     known_gates = nn.functional.linear(
-        embedded, weight_ih[:, :known_size], rnn.bias_ih_l0 + rnn.bias_hh_l0
+        embedded, weight_ih[:, :known_size], weights["bias_ih_l0"] + weights["bias_hh_l0"]
     )
-    fed_weight = torch.cat([weight_ih[:, known_size:], rnn.weight_hh_l0], dim=1)
+    fed_weight = torch.cat([weight_ih[:, known_size:], weights["weight_hh_l0"]], dim=1)
     return InputFeedingLoop.apply(
         known_gates, tgt_lengths, state.hidden[:, 0], state.cell[:, 0], state.input_feed,
         fed_weight, attention.query_weight, attention.energy_vector, state.keys, state.enc_out,
