@@ -1,8 +1,9 @@
 """The memory-network reader on the bAbI format: reading the files (numbered lines, stories that
 restart, list answers, supporting facts), bad lines named by file and line, the held-out
 validation share, the reader's training aids (linear start, random noise, adjacent tying,
-position encoding by each sentence's own length, the null slot), and tiny readers trained with
-the `babi_1k` recipe on generated stories written in the bAbI format."""
+position encoding by each sentence's own length, the null slot), the query-reduction reader's
+closed-form recurrence, and tiny readers trained with the `babi_1k` and `babi_1k_qr` recipes on
+generated stories written in the bAbI format."""
 
 import json
 import random
@@ -16,6 +17,7 @@ from nmt.memnet.batch import NoisyStories
 from nmt.memnet.corpus import load_story_files, read_babi_file
 from nmt.memnet.synthetic import PLACES, make_stories
 from nmt.models.memnet import MemoryNetworkReader, SentenceEncoder
+from nmt.models.query_reduction import QueryReductionReader, reduce_in_order
 
 TWO_STORIES = """\
 1 Mary moved to the bathroom.
@@ -230,3 +232,70 @@ def test_the_null_slot_lets_the_reader_answer_yes_no_questions(tmp_path):
         accuracy[null_slot] = json.loads((report / "report.json").read_text())["accuracy"]
     assert accuracy[True] >= 80.0, accuracy  # chance is 50
     assert accuracy[True] - accuracy[False] >= 10.0, accuracy
+
+
+def step_by_step(update, written, candidates):
+    """The query-reduction recurrence as written: h_t = written_t c_t + (1 - update_t) h_t-1."""
+    state = torch.zeros_like(candidates[:, 0])
+    states = []
+    for t in range(update.size(1)):
+        state = written[:, t, None] * candidates[:, t] + (1 - update[:, t, None]) * state
+        states.append(state)
+    return torch.stack(states, dim=1)
+
+
+def test_the_closed_form_reduction_equals_the_recurrence_and_its_gradients():
+    torch.manual_seed(0)
+    update = torch.rand(3, 7)
+    update[0, 2], update[1, 4], update[2, 5:] = 1.0, 0.0, 0.0  # a full reset, no change, padding
+    written = update * torch.rand(3, 7)
+    candidates = torch.randn(3, 7, 5)
+    inputs = [t.clone().requires_grad_() for t in (update, written, candidates)]
+    closed = reduce_in_order(*inputs)
+    torch.testing.assert_close(closed, step_by_step(update, written, candidates),
+                               atol=1e-5, rtol=1e-5)  # fmt: skip
+    update[0, 2] = 0.999  # gradients: away from the clamp at exactly 1
+    inputs = [t.clone().requires_grad_() for t in (update, written, candidates)]
+    looped = [t.clone().requires_grad_() for t in (update, written, candidates)]
+    probe = torch.randn(3, 7, 5)
+    (reduce_in_order(*inputs) * probe).sum().backward()
+    (step_by_step(*looped) * probe).sum().backward()
+    for closed_input, looped_input in zip(inputs, looped):
+        torch.testing.assert_close(closed_input.grad, looped_input.grad, atol=1e-4, rtol=1e-4)
+
+
+def test_the_query_reduction_reader_ignores_padding_and_reads_in_order():
+    torch.manual_seed(0)
+    reader = QueryReductionReader(12, 4, 8, layers=3).eval()
+    story = torch.randint(2, 12, (1, 4, 5))
+    question = torch.randint(2, 12, (1, 3))
+    alone = reader(story, torch.ones(1, 4, dtype=torch.bool), question)
+    padded_story = torch.cat([story, torch.zeros(1, 2, 5, dtype=torch.long)], dim=1)
+    padded_story = torch.cat([padded_story, torch.randint(2, 12, (1, 6, 5))])  # a longer story
+    mask = torch.tensor([[True] * 4 + [False] * 2, [True] * 6])
+    padded = reader(padded_story, mask, question.expand(2, -1))
+    torch.testing.assert_close(padded.logits[:1], alone.logits)
+    assert padded.weights.shape == (2, 3, 6) and (padded.weights[0, :, 4:] == 0).all()
+    swapped = story[:, [1, 0, 2, 3]]  # a bag of sentences would not tell these apart
+    assert not torch.allclose(reader(swapped, alone.weights.new_ones(1, 4).bool(), question).logits,
+                              alone.logits)  # fmt: skip
+
+
+def test_the_query_reduction_recipe_learns_where_people_went_last(babi_folder, tmp_path, capsys):
+    """The one-fact task needs the order of the story (a person's last move wins)."""
+    assert main(["memnet", "train", "-c", "babi_1k_qr", f"data.path={babi_folder}",
+                 "data.babi_task=1", f"output_dir={tmp_path}", "name=qr1",
+                 "trainer.max_epochs=20", "trainer.progress_bar=false"]) == 0  # fmt: skip
+    assert main(["memnet", "evaluate", "-m", str(tmp_path / "qr1"), "--report",
+                 str(tmp_path / "r")]) == 0  # fmt: skip
+    scores = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert scores["accuracy"] >= 90.0, scores["accuracy"]  # percent; chance is about 17
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "| layer 1 | layer 2 |" in report  # each layer's update gates per sentence
+
+
+def test_memory_network_settings_given_to_the_query_reduction_reader_are_named(tmp_path, capsys):
+    assert main(["memnet", "train", "-c", "babi_1k", "model.reader=query_reduction",
+                 f"data.path={tmp_path}", "data.babi_task=1"]) == 2  # fmt: skip
+    error = capsys.readouterr().err
+    assert "model.tying=adjacent is a setting of the end-to-end memory network" in error

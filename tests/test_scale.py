@@ -2,6 +2,7 @@
 learned from a sample and kept for the next run on the same data, lengths as arrays."""
 
 import json
+import pickle
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,24 @@ def test_phases_add_up_and_each_sees_its_own_memory_peak(tmp_path):
     assert big["seconds"] >= 0.1 and small["seconds"] >= 0.1 and small["times"] == 2
     assert small["first_at"] >= big["first_at"]
     assert "done" in saved["events"] and saved["peak_rss_mib"] >= big["peak_rss_mib"]
+
+
+def test_a_phase_log_copied_to_a_spawned_process_keeps_its_record_and_times_on():
+    """A DDP process started by spawn gets a pickled copy of the data module's PhaseLog, taken
+    while a phase is open: the copy has the closed phases, no open one, and a lock of its own."""
+    phases = PhaseLog(interval=0.01)
+    with phases.phase("corpus"):
+        pass
+    phases.mark("first_step")
+    phases.enter("training")
+    copy = pickle.loads(pickle.dumps(phases))
+    phases.leave()
+    assert copy.current is None and set(copy.phases) == {"corpus"}
+    assert copy.events == {"first_step": phases.events["first_step"]}
+    assert copy._lock is not phases._lock
+    with copy.phase("training"):
+        pass
+    assert copy.phases["training"]["times"] == 1 and phases.phases["training"]["times"] == 1
 
 
 def test_a_training_run_writes_where_its_time_and_memory_went(reversal_run):

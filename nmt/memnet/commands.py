@@ -24,7 +24,8 @@ def add_commands(verbs: argparse._SubParsersAction) -> None:
         "predict", help="answer the questions of a JSONL story file",
         description="Answer each line of a JSONL file ({\"story\": [...], \"question\": ...}): "
         "one answer per line, or with --weights one JSON object per line with the answer and "
-        "each hop's addressing weights over the story's sentences.",
+        "each hop's addressing weights over the story's sentences (model.reader="
+        "query_reduction: each layer's update gates).",
     )  # fmt: skip
     predict.add_argument("-m", "--model", required=True, metavar="DIR", help="reader directory")
     predict.add_argument("-i", "--input", required=True, metavar="FILE",

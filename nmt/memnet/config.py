@@ -16,6 +16,7 @@ from nmt.engine.config import (
     TrainerConfig,
     load_config,
 )  # fmt: skip
+from nmt.errors import NmtError
 
 TRAIN_COMMAND = "nmt memnet train"
 
@@ -52,6 +53,10 @@ class StoryDataConfig:
 class MemNetModelConfig:
     """The reader: embedding size, hops over the memory, how it is addressed."""
 
+    # memn2n: the end-to-end memory network (nmt.models.memnet); query_reduction: a recurrent
+    # reader whose state is the question, reduced by each sentence (nmt.models.query_reduction),
+    # with `hops` layers; the settings below `hops` are the memory network's alone
+    reader: Literal["memn2n", "query_reduction"] = "memn2n"
     embedding_size: Count = 64
     hops: Count = 3
     addressing: Literal["dot", "additive"] = "dot"
@@ -96,4 +101,23 @@ class MemnetConfig(RunConfig):
 
 def load(name_or_path: str | None, overrides: Sequence[str] = ()) -> MemnetConfig:
     """A memory-network recipe (packaged name or YAML file) with `key.sub=value` overrides."""
-    return load_config(name_or_path, overrides, MemnetConfig)
+    config = load_config(name_or_path, overrides, MemnetConfig)
+    check(config)
+    return config
+
+
+MEMN2N_ONLY = ("addressing", "top_k", "tying", "linear_start", "null_slot", "scaled_scores")
+
+
+def check(config: MemnetConfig) -> None:
+    """What the fields' types cannot say: memory-network settings given to the other reader."""
+    if config.model.reader == "memn2n":
+        return
+    defaults = MemNetModelConfig()
+    for key in MEMN2N_ONLY:
+        value = getattr(config.model, key)
+        if value != getattr(defaults, key):
+            raise NmtError(f"model.{key}={value} is a setting of the end-to-end memory network "
+                           f"(model.reader=memn2n); model.reader={config.model.reader} has no "
+                           "use for it: leave it out (the recipe babi_1k_qr is set for this "
+                           "reader)")  # fmt: skip

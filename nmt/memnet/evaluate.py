@@ -1,5 +1,6 @@
 """`nmt memnet evaluate`: answer a story file's questions with a trained reader; accuracy per
-question type, and the addressing weights of a few examples (which sentences each hop read)."""
+question type, and the addressing weights of a few examples (which sentences each hop read; for
+the query-reduction reader, how much each sentence changed the question in each layer)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ def evaluate_reader(
     scores: dict[str, Any] = {
         "model": str(model_dir), "data": str(data_path), "questions": len(rows),
         "accuracy": overall, "accuracy_by_type": by_type,
+        # what an example's weights are: each hop's addressing weights, or each layer's update
+        # gates (the query-reduction reader: how much each sentence changed the question)
+        "weights_per": "layer" if reader.config.model.reader == "query_reduction" else "hop",
         "examples": [_example(row, f.answer, f.weights, max_sentences)
                      for row, f in list(zip(rows, found))[:examples]],
     }  # fmt: skip

@@ -6,10 +6,18 @@ from nmt.data.special import UNK_ID
 from nmt.memnet.config import MemnetConfig
 from nmt.memnet.vocab import StoryVocab
 from nmt.models.memnet import MemoryNetworkReader
+from nmt.models.query_reduction import QueryReductionReader
+
+AnyReader = MemoryNetworkReader | QueryReductionReader  # the same forward and ReaderOutput
 
 
-def build_reader(config: MemnetConfig, vocab: StoryVocab) -> MemoryNetworkReader:
+def build_reader(config: MemnetConfig, vocab: StoryVocab) -> AnyReader:
+    """The reader `model.reader` names, sized for the vocabulary and answers."""
     model = config.model
+    if model.reader == "query_reduction":
+        return QueryReductionReader(
+            len(vocab.words), len(vocab.answers), model.embedding_size, model.hops
+        )
     return MemoryNetworkReader(
         len(vocab.words), len(vocab.answers), model.embedding_size, model.hops,
         config.data.max_sentences, model.addressing, model.top_k, model.tying,

@@ -15,26 +15,26 @@ from nmt.engine.throughput import TrainingLog
 from nmt.engine.validation import ValidationTally
 from nmt.memnet.batch import StoryBatch
 from nmt.memnet.metrics import accuracy_by_type
-from nmt.models.memnet import MemoryNetworkReader
+from nmt.memnet.model import AnyReader
 
 logger = logging.getLogger(__name__)
 
 
 class LitMemNet(L.LightningModule):
-    """Training and validation of a MemoryNetworkReader (a TaskModule: see nmt.engine.fit). The
+    """Training and validation of a reader, either kind (a TaskModule: see nmt.engine.fit). The
     data module gives the validation questions' types."""
 
     monitor = "val/acc"
     monitor_mode = "max"
 
     def __init__(
-        self, build_model: Callable[[], MemoryNetworkReader], optim: OptimConfig,
+        self, build_model: Callable[[], AnyReader], optim: OptimConfig,
         linear_start_epochs: int = 0,
     ) -> None:  # fmt: skip
         super().__init__()
         self.build_model = build_model
         self.linear_start_epochs = linear_start_epochs
-        self.model: MemoryNetworkReader | None = None
+        self.model: AnyReader | None = None
         self.optim = optim
         self.training_log = TrainingLog()  # "tokens" here: questions
         self._tally = ValidationTally(2)  # loss sum, questions; records: (index, correct)

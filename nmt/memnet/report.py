@@ -1,5 +1,6 @@
 """Memory-network reports: a plain-text summary for the terminal and report.md with accuracy per
-question type and, for a few examples, each hop's addressing weight on every sentence."""
+question type and, for a few examples, each hop's addressing weight on every sentence (each
+layer's update gate for the query-reduction reader)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,12 @@ def markdown_report(scores: dict[str, Any]) -> str:
     parts += [f"| {k} | {v:.2f} |" for k, v in scores["accuracy_by_type"].items()]
     parts += [f"| **all** | **{scores['accuracy']:.2f}** |", ""]
     for number, example in enumerate(scores["examples"], start=1):
-        hops = len(example["weights"])
+        hops, per = len(example["weights"]), scores.get("weights_per", "hop")
         parts += [
             f"## Example {number} ({example['type']})", "",
             f"{example['question']} answer: {example['answer']}, predicted: "
             f"{example['predicted']}. Supporting sentences are marked *.", "",
-            "| # | sentence | " + " | ".join(f"hop {h + 1}" for h in range(hops)) + " |",
+            "| # | sentence | " + " | ".join(f"{per} {h + 1}" for h in range(hops)) + " |",
             "|---|---|" + "---:|" * hops,
         ]  # fmt: skip
         for i, sentence in enumerate(example["story"]):

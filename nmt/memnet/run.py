@@ -16,10 +16,9 @@ from nmt.engine.rundir import CONFIG_FILE, WEIGHTS_FILE, check_run_dir, read_met
 from nmt.memnet.config import TRAIN_COMMAND, MemnetConfig, load
 from nmt.memnet.corpus import DATA_DIR
 from nmt.memnet.datamodule import StoryDataModule
-from nmt.memnet.model import build_reader
+from nmt.memnet.model import AnyReader, build_reader
 from nmt.memnet.module import LitMemNet
 from nmt.memnet.vocab import StoryVocab
-from nmt.models.memnet import MemoryNetworkReader
 
 VOCAB_FILE = "vocab.json"
 
@@ -46,7 +45,7 @@ train, resume = RUNS.train, RUNS.resume  # a new run from a config; an interrupt
 
 
 class LoadedReader(NamedTuple):
-    model: MemoryNetworkReader
+    model: AnyReader
     vocab: StoryVocab
     config: MemnetConfig
     metadata: dict[str, Any]
