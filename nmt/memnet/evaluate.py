@@ -38,9 +38,7 @@ def evaluate_reader(
     scores: dict[str, Any] = {
         "model": str(model_dir), "data": str(data_path), "questions": len(rows),
         "accuracy": overall, "accuracy_by_type": by_type,
-        # what an example's weights are: each hop's addressing weights, or each layer's update
-        # gates (the query-reduction reader: how much each sentence changed the question)
-        "weights_per": "layer" if reader.config.model.reader == "query_reduction" else "hop",
+        "weights_per": reader.model.weights_per,  # "hop" (addressing) or "layer" (update gates)
         "examples": [_example(row, f.answer, f.weights, max_sentences)
                      for row, f in list(zip(rows, found))[:examples]],
     }  # fmt: skip

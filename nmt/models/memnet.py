@@ -72,6 +72,8 @@ class ReaderOutput(NamedTuple):
 
 
 class MemoryNetworkReader(nn.Module):
+    weights_per = "hop"  # what a row of ReaderOutput.weights is: one hop's addressing weights
+
     def __init__(
         self,
         vocab_size: int,

@@ -72,6 +72,7 @@ class QueryReductionReader(nn.Module):
     states are added to the forward ones as the next layer's questions."""
 
     linear_start = False  # the interface of MemoryNetworkReader: no softmax to start without
+    weights_per = "layer"  # a row of ReaderOutput.weights: one layer's update gates
 
     def __init__(
         self, vocab_size: int, num_answers: int, embedding_size: int = 50, layers: int = 2
