@@ -56,7 +56,8 @@ class ReductionLayer(nn.Module):
         self, sentences: torch.Tensor, questions: torch.Tensor, mask: torch.Tensor,
         reverse: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-        """`mask` `[B, S]` True on real sentences; `reverse` reads the story backwards."""
+        """`mask` `[B, S]` 1 on real sentences, 0 on padding (its gates are multiplied by it);
+        `reverse` reads the story backwards."""
         match = sentences * questions
         update = torch.sigmoid(self.update(match)).squeeze(-1) * mask
         reset = torch.sigmoid(self.reset(match)).squeeze(-1)
