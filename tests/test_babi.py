@@ -299,3 +299,26 @@ def test_memory_network_settings_given_to_the_query_reduction_reader_are_named(t
                  f"data.path={tmp_path}", "data.babi_task=1"]) == 2  # fmt: skip
     error = capsys.readouterr().err
     assert "model.tying=adjacent is a setting of the end-to-end memory network" in error
+
+
+def test_the_query_reduction_readers_dropout_acts_in_training_only():
+    torch.manual_seed(0)
+    plain = QueryReductionReader(12, 4, 8, layers=2)
+    dropped = QueryReductionReader(12, 4, 8, layers=2, dropout=0.5)
+    dropped.load_state_dict(plain.state_dict())
+    story, question = torch.randint(2, 12, (3, 4, 5)), torch.randint(2, 12, (3, 3))
+    mask = torch.ones(3, 4, dtype=torch.bool)
+    torch.testing.assert_close(dropped.eval()(story, mask, question).logits,
+                               plain.eval()(story, mask, question).logits)  # fmt: skip
+    assert not torch.allclose(dropped.train()(story, mask, question).logits,
+                              plain.train()(story, mask, question).logits)  # fmt: skip
+
+
+def test_the_query_reduction_readers_dropout_given_to_the_memory_network_is_named(
+    tmp_path, capsys
+):
+    assert main(["memnet", "train", "-c", "babi_1k", "model.dropout=0.3",
+                 f"data.path={tmp_path}", "data.babi_task=1"]) == 2  # fmt: skip
+    error = capsys.readouterr().err
+    assert "model.dropout=0.3 is a setting of the query-reduction reader" in error
+    assert "the recipe babi_1k is set for this reader" in error

@@ -55,7 +55,8 @@ class MemNetModelConfig:
 
     # memn2n: the end-to-end memory network (nmt.models.memnet); query_reduction: a recurrent
     # reader whose state is the question, reduced by each sentence (nmt.models.query_reduction),
-    # with `hops` layers; the settings below `hops` are the memory network's alone
+    # with `hops` layers; the settings below `hops` are one reader's alone (the memory
+    # network's, then the query-reduction reader's)
     reader: Literal["memn2n", "query_reduction"] = "memn2n"
     embedding_size: Count = 64
     hops: Count = 3
@@ -70,6 +71,8 @@ class MemNetModelConfig:
     null_slot: bool = False
     # dot-product scores divided by sqrt(embedding_size) (false: unscaled, as MemN2N)
     scaled_scores: bool = True
+    # the query-reduction reader's alone: dropout on its sentence and question vectors
+    dropout: Annotated[float, Range(0, 1, open_high=True)] = 0.0
 
 
 @dataclass
@@ -106,18 +109,25 @@ def load(name_or_path: str | None, overrides: Sequence[str] = ()) -> MemnetConfi
     return config
 
 
-MEMN2N_ONLY = ("addressing", "top_k", "tying", "linear_start", "null_slot", "scaled_scores")
+# the settings only one reader uses, and the recipe set for that reader
+ONLY_FOR = {
+    "memn2n": (("addressing", "top_k", "tying", "linear_start", "null_slot", "scaled_scores"),
+               "babi_1k"),
+    "query_reduction": (("dropout",), "babi_1k_qr"),
+}  # fmt: skip
+READER_NAMES = {"memn2n": "the end-to-end memory network",
+                "query_reduction": "the query-reduction reader"}
 
 
 def check(config: MemnetConfig) -> None:
-    """What the fields' types cannot say: memory-network settings given to the other reader."""
-    if config.model.reader == "memn2n":
-        return
-    defaults = MemNetModelConfig()
-    for key in MEMN2N_ONLY:
-        value = getattr(config.model, key)
-        if value != getattr(defaults, key):
-            raise NmtError(f"model.{key}={value} is a setting of the end-to-end memory network "
-                           f"(model.reader=memn2n); model.reader={config.model.reader} has no "
-                           "use for it: leave it out (the recipe babi_1k_qr is set for this "
-                           "reader)")  # fmt: skip
+    """What the fields' types cannot say: one reader's settings given to the other reader."""
+    defaults, chosen = MemNetModelConfig(), config.model.reader
+    others = [(reader, keys) for reader, (keys, _) in ONLY_FOR.items() if reader != chosen]
+    for reader, keys in others:
+        for key in keys:
+            value = getattr(config.model, key)
+            if value != getattr(defaults, key):
+                raise NmtError(f"model.{key}={value} is a setting of {READER_NAMES[reader]} "
+                               f"(model.reader={reader}); model.reader={chosen} has no use for "
+                               f"it: leave it out (the recipe {ONLY_FOR[chosen][1]} is set for "
+                               "this reader)")  # fmt: skip

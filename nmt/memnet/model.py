@@ -16,8 +16,9 @@ def build_reader(config: MemnetConfig, vocab: StoryVocab) -> AnyReader:
     model = config.model
     if model.reader == "query_reduction":
         return QueryReductionReader(
-            len(vocab.words), len(vocab.answers), model.embedding_size, model.hops
-        )
+            len(vocab.words), len(vocab.answers), model.embedding_size, model.hops,
+            model.dropout,
+        )  # fmt: skip
     return MemoryNetworkReader(
         len(vocab.words), len(vocab.answers), model.embedding_size, model.hops,
         config.data.max_sentences, model.addressing, model.top_k, model.tying,

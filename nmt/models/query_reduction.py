@@ -76,10 +76,13 @@ class QueryReductionReader(nn.Module):
     weights_per = "layer"  # a row of ReaderOutput.weights: one layer's update gates
 
     def __init__(
-        self, vocab_size: int, num_answers: int, embedding_size: int = 50, layers: int = 2
-    ) -> None:
+        self, vocab_size: int, num_answers: int, embedding_size: int = 50, layers: int = 2,
+        dropout: float = 0.0,
+    ) -> None:  # fmt: skip
+        """`dropout`: on the sentence and question vectors, in training only."""
         super().__init__()
         self.encoder = SentenceEncoder(vocab_size, embedding_size)  # sentences and question
+        self.dropout = nn.Dropout(dropout)
         self.forwards = nn.ModuleList(ReductionLayer(embedding_size) for _ in range(layers))
         self.backwards = nn.ModuleList(
             ReductionLayer(embedding_size) for _ in range(layers - 1)
@@ -92,8 +95,8 @@ class QueryReductionReader(nn.Module):
         """story `[B, S, W]` word ids (sentences in order), story_mask `[B, S]` True on real
         sentences (a prefix), question `[B, Q]`. ReaderOutput.weights are each layer's forward
         update gates `[B, layers, S]`: how much each sentence changed the question."""
-        sentences = self.encoder(story)
-        questions = self.encoder(question)[:, None, :].expand_as(sentences)
+        sentences = self.dropout(self.encoder(story))
+        questions = self.dropout(self.encoder(question))[:, None, :].expand_as(sentences)
         mask = story_mask.to(sentences.dtype)
         gates = []
         for depth, layer in enumerate(self.forwards):
