@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, NamedTuple
 
 from nmt.engine.config import (
     Count,
@@ -109,25 +109,30 @@ def load(name_or_path: str | None, overrides: Sequence[str] = ()) -> MemnetConfi
     return config
 
 
-# the settings only one reader uses, and the recipe set for that reader
-ONLY_FOR = {
-    "memn2n": (("addressing", "top_k", "tying", "linear_start", "null_slot", "scaled_scores"),
-               "babi_1k"),
-    "query_reduction": (("dropout",), "babi_1k_qr"),
+class ReaderSettings(NamedTuple):
+    """What the check says of a reader: its name in words, the settings only it uses, its recipe."""
+
+    described: str
+    own_keys: tuple[str, ...]
+    recipe: str
+
+
+READERS = {
+    "memn2n": ReaderSettings("the end-to-end memory network", ("addressing", "top_k", "tying",
+                             "linear_start", "null_slot", "scaled_scores"), "babi_1k"),
+    "query_reduction": ReaderSettings("the query-reduction reader", ("dropout",), "babi_1k_qr"),
 }  # fmt: skip
-READER_NAMES = {"memn2n": "the end-to-end memory network",
-                "query_reduction": "the query-reduction reader"}
 
 
 def check(config: MemnetConfig) -> None:
     """What the fields' types cannot say: one reader's settings given to the other reader."""
     defaults, chosen = MemNetModelConfig(), config.model.reader
-    others = [(reader, keys) for reader, (keys, _) in ONLY_FOR.items() if reader != chosen]
-    for reader, keys in others:
-        for key in keys:
+    others = {reader: settings for reader, settings in READERS.items() if reader != chosen}
+    for reader, settings in others.items():
+        for key in settings.own_keys:
             value = getattr(config.model, key)
             if value != getattr(defaults, key):
-                raise NmtError(f"model.{key}={value} is a setting of {READER_NAMES[reader]} "
+                raise NmtError(f"model.{key}={value} is a setting of {settings.described} "
                                f"(model.reader={reader}); model.reader={chosen} has no use for "
-                               f"it: leave it out (the recipe {ONLY_FOR[chosen][1]} is set for "
+                               f"it: leave it out (the recipe {READERS[chosen].recipe} is set for "
                                "this reader)")  # fmt: skip
