@@ -75,9 +75,8 @@ def run_task(args: argparse.Namespace, task: int) -> dict:
     return {
         "task": task, "test_error": round(100 - scores["accuracy"], 1),  # accuracy in %
         "validation_accuracy": best["validation_accuracy"], "recipe": best["recipe"],
-        "best_seed": best["seed"],
-        "validation_accuracies": [run["validation_accuracy"] for run in runs],
-        "runs": runs, "minutes": round((time.perf_counter() - started) / 60, 1),
+        "best_seed": best["seed"], "runs": runs,
+        "minutes": round((time.perf_counter() - started) / 60, 1),
     }  # fmt: skip
 
 
@@ -116,7 +115,7 @@ def table(results: list[dict]) -> str:
     lines = ["| task | test error % | validation accuracy % (kept run) | kept run | restarts' "
              "validation accuracies | minutes |", "|---:|---:|---:|---|---|---:|"]  # fmt: skip
     for r in results:
-        restarts = ", ".join(f"{a:.1f}" for a in r["validation_accuracies"])
+        restarts = ", ".join(f"{run['validation_accuracy']:.1f}" for run in r["runs"])
         kept = f"{r['recipe']} seed {r['best_seed']}"
         lines.append(f"| {r['task']} | {r['test_error']:.1f} | {r['validation_accuracy']:.1f} "
                      f"| {kept} | {restarts} | {r['minutes']} |")  # fmt: skip
