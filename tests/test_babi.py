@@ -235,11 +235,14 @@ def test_the_null_slot_lets_the_reader_answer_yes_no_questions(tmp_path):
 
 
 def step_by_step(update, written, candidates):
-    """The query-reduction recurrence as written: h_t = written_t c_t + (1 - update_t) h_t-1."""
+    """The query-reduction recurrence as written: h_t = written_t c_t + (1 - update_t) h_t-1
+    (scalar gates `[B, S]` or a gate per dimension `[B, S, D]`)."""
+    if update.dim() == 2:
+        update, written = update[..., None], written[..., None]
     state = torch.zeros_like(candidates[:, 0])
     states = []
     for t in range(update.size(1)):
-        state = written[:, t, None] * candidates[:, t] + (1 - update[:, t, None]) * state
+        state = written[:, t] * candidates[:, t] + (1 - update[:, t]) * state
         states.append(state)
     return torch.stack(states, dim=1)
 
@@ -264,9 +267,26 @@ def test_the_closed_form_reduction_equals_the_recurrence_and_its_gradients():
         torch.testing.assert_close(closed_input.grad, looped_input.grad, atol=1e-4, rtol=1e-4)
 
 
-def test_the_query_reduction_reader_ignores_padding_and_reads_in_order():
+def test_the_closed_form_with_a_gate_per_dimension_equals_the_recurrence():
     torch.manual_seed(0)
-    reader = QueryReductionReader(12, 4, 8, layers=3).eval()
+    update = torch.rand(3, 6, 4)
+    update[0, 2, 1], update[2, 4:] = 1.0, 0.0  # one dimension fully reset, padding
+    written = update * torch.rand(3, 6, 4)
+    candidates = torch.randn(3, 6, 4)
+    inputs = [t.clone().requires_grad_() for t in (update, written, candidates)]
+    looped = [t.clone().requires_grad_() for t in (update, written, candidates)]
+    closed, stepped = reduce_in_order(*inputs), step_by_step(*looped)
+    torch.testing.assert_close(closed, stepped, atol=1e-5, rtol=1e-5)
+    probe = torch.randn(3, 6, 4)
+    (closed * probe).sum().backward()
+    (stepped * probe).sum().backward()
+    torch.testing.assert_close(inputs[2].grad, looped[2].grad, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("vector_gates", [False, True])
+def test_the_query_reduction_reader_ignores_padding_and_reads_in_order(vector_gates):
+    torch.manual_seed(0)
+    reader = QueryReductionReader(12, 4, 8, layers=3, vector_gates=vector_gates).eval()
     story = torch.randint(2, 12, (1, 4, 5))
     question = torch.randint(2, 12, (1, 3))
     alone = reader(story, torch.ones(1, 4, dtype=torch.bool), question)
@@ -314,11 +334,12 @@ def test_the_query_reduction_readers_dropout_acts_in_training_only():
                               plain.train()(story, mask, question).logits)  # fmt: skip
 
 
-def test_the_query_reduction_readers_dropout_given_to_the_memory_network_is_named(
-    tmp_path, capsys
+@pytest.mark.parametrize("setting", ["model.dropout=0.3", "model.vector_gates=True"])
+def test_the_query_reduction_readers_settings_given_to_the_memory_network_are_named(
+    setting, tmp_path, capsys
 ):
-    assert main(["memnet", "train", "-c", "babi_1k", "model.dropout=0.3",
+    assert main(["memnet", "train", "-c", "babi_1k", setting,
                  f"data.path={tmp_path}", "data.babi_task=1"]) == 2  # fmt: skip
     error = capsys.readouterr().err
-    assert "model.dropout=0.3 is a setting of the query-reduction reader" in error
+    assert f"{setting} is a setting of the query-reduction reader" in error
     assert "the recipe babi_1k is set for this reader" in error

@@ -73,6 +73,9 @@ class MemNetModelConfig:
     scaled_scores: bool = True
     # the query-reduction reader's alone: dropout on its sentence and question vectors
     dropout: Annotated[float, Range(0, 1, open_high=True)] = 0.0
+    # the query-reduction reader's alone: an update and a reset gate per dimension of the
+    # reduced question (true) instead of one per sentence
+    vector_gates: bool = False
 
 
 @dataclass
@@ -120,7 +123,8 @@ class ReaderSettings(NamedTuple):
 READERS = {
     "memn2n": ReaderSettings("the end-to-end memory network", ("addressing", "top_k", "tying",
                              "linear_start", "null_slot", "scaled_scores"), "babi_1k"),
-    "query_reduction": ReaderSettings("the query-reduction reader", ("dropout",), "babi_1k_qr"),
+    "query_reduction": ReaderSettings("the query-reduction reader", ("dropout", "vector_gates"),
+                                      "babi_1k_qr"),
 }  # fmt: skip
 
 

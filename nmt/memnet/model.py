@@ -17,7 +17,7 @@ def build_reader(config: MemnetConfig, vocab: StoryVocab) -> AnyReader:
     if model.reader == "query_reduction":
         return QueryReductionReader(
             len(vocab.words), len(vocab.answers), model.embedding_size, model.hops,
-            model.dropout,
+            model.dropout, model.vector_gates,
         )  # fmt: skip
     return MemoryNetworkReader(
         len(vocab.words), len(vocab.answers), model.embedding_size, model.hops,

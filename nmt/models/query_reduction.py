@@ -3,9 +3,11 @@ layer reads the story's sentences in order with the question as its state, and e
 reduces the question to an easier one ("where is the football?" + "john picked up the football"
 -> "where is john?"); the state after the last sentence picks the answer.
 
-The state is updated through scalar gates: an update gate z (how much this sentence changes the
+The state is updated through gates: an update gate z (how much this sentence changes the
 question) and a reset gate r, both from the sentence times the question, and a candidate reduced
-question from both: h_t = z_t r_t tanh(W [x_t; q_t] + b) + (1 - z_t) h_{t-1}. Because the gates
+question from both: h_t = z_t r_t tanh(W [x_t; q_t] + b) + (1 - z_t) h_{t-1}. The gates are one
+number per sentence, or with `vector_gates` one per dimension of the state (the paper's vector
+gates), so that a sentence can rewrite part of the question and keep the rest. Because the gates
 do not depend on h, the whole recurrence has a closed form, a weighted sum over earlier
 sentences (`reduce_in_order`), so a layer is a few batched products instead of a loop over the
 story. Layers stack: a layer's questions are the previous layer's states, read forwards and
@@ -31,25 +33,32 @@ def reduce_in_order(
 ) -> torch.Tensor:
     """All states h_t = written_t * candidates_t + (1 - update_t) h_{t-1}, h_0 = 0, at once.
 
-    update, written `[B, S]`; candidates `[B, S, D]` -> states `[B, S, D]`. Unrolled,
-    h_t = sum over s <= t of written_s candidates_s prod_{s < u <= t} (1 - update_u); the
-    products are differences of a cumulative sum of log(1 - update)."""
-    kept = torch.log1p(-update.clamp(max=1 - _SMALLEST_KEPT)).cumsum(1)  # [B, S]
-    log_decay = kept[:, :, None] - kept[:, None, :]  # [B, t, s]: sum over s < u <= t
+    update, written `[B, S]` (scalar gates) or `[B, S, D]` (a gate per dimension); candidates
+    `[B, S, D]` -> states `[B, S, D]`. Unrolled, h_t = sum over s <= t of written_s candidates_s
+    prod_{s < u <= t} (1 - update_u); the products are differences of a cumulative sum of
+    log(1 - update)."""
+    kept = torch.log1p(-update.clamp(max=1 - _SMALLEST_KEPT)).cumsum(1)  # [B, S(, D)]
+    log_decay = kept[:, :, None] - kept[:, None, :]  # [B, t, s(, D)]: sum over s < u <= t
     later = torch.ones(update.size(1), update.size(1), dtype=torch.bool,
                        device=update.device).triu(1)  # fmt: skip
+    if update.dim() == 3:
+        later = later[:, :, None]
     decay = log_decay.masked_fill(later, float("-inf")).exp()  # 0 where s > t
-    return (decay * written[:, None, :]) @ candidates
+    if update.dim() == 2:
+        return (decay * written[:, None, :]) @ candidates
+    return (decay * (written * candidates)[:, None]).sum(2)
 
 
 class ReductionLayer(nn.Module):
     """One direction of one layer: sentences `[B, S, E]` and the questions they meet `[B, S, E]`
-    -> reduced questions `[B, S, E]` and the update gates `[B, S]` (zero on padding)."""
+    -> reduced questions `[B, S, E]` and the update gates `[B, S]` (zero on padding; with
+    `vector_gates`, a gate per dimension, reported as their mean)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, vector_gates: bool = False) -> None:
         super().__init__()
-        self.update = nn.Linear(size, 1)
-        self.reset = nn.Linear(size, 1)
+        gates = size if vector_gates else 1
+        self.update = nn.Linear(size, gates)
+        self.reset = nn.Linear(size, gates)
         self.candidate = nn.Linear(2 * size, size)
 
     def forward(
@@ -59,13 +68,17 @@ class ReductionLayer(nn.Module):
         """`mask` `[B, S]` 1 on real sentences, 0 on padding (its gates are multiplied by it);
         `reverse` reads the story backwards."""
         match = sentences * questions
-        update = torch.sigmoid(self.update(match)).squeeze(-1) * mask
-        reset = torch.sigmoid(self.reset(match)).squeeze(-1)
+        update = torch.sigmoid(self.update(match)) * mask[..., None]
+        reset = torch.sigmoid(self.reset(match))
+        if update.size(-1) == 1:
+            update, reset = update.squeeze(-1), reset.squeeze(-1)
         candidates = torch.tanh(self.candidate(torch.cat([sentences, questions], dim=-1)))
         if reverse:
-            states = reduce_in_order(update.flip(1), (update * reset).flip(1), candidates.flip(1))
-            return states.flip(1), update
-        return reduce_in_order(update, update * reset, candidates), update
+            flipped = reduce_in_order(update.flip(1), (update * reset).flip(1), candidates.flip(1))
+            states = flipped.flip(1)
+        else:
+            states = reduce_in_order(update, update * reset, candidates)
+        return states, update if update.dim() == 2 else update.mean(-1)
 
 
 class QueryReductionReader(nn.Module):
@@ -77,15 +90,18 @@ class QueryReductionReader(nn.Module):
 
     def __init__(
         self, vocab_size: int, num_answers: int, embedding_size: int = 50, layers: int = 2,
-        dropout: float = 0.0,
+        dropout: float = 0.0, vector_gates: bool = False,
     ) -> None:  # fmt: skip
-        """`dropout`: on the sentence and question vectors, in training only."""
+        """`dropout`: on the sentence and question vectors, in training only; `vector_gates`: an
+        update and a reset gate per dimension instead of one per sentence."""
         super().__init__()
         self.encoder = SentenceEncoder(vocab_size, embedding_size)  # sentences and question
         self.dropout = nn.Dropout(dropout)
-        self.forwards = nn.ModuleList(ReductionLayer(embedding_size) for _ in range(layers))
+        self.forwards = nn.ModuleList(
+            ReductionLayer(embedding_size, vector_gates) for _ in range(layers)
+        )
         self.backwards = nn.ModuleList(
-            ReductionLayer(embedding_size) for _ in range(layers - 1)
+            ReductionLayer(embedding_size, vector_gates) for _ in range(layers - 1)
         )
         self.answer = nn.Linear(embedding_size, num_answers)
 
