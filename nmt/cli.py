@@ -12,7 +12,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from nmt.engine.allocator import keep_freed_memory
+from nmt.engine.allocator import bound_onednn_cache, keep_freed_memory
 from nmt.engine.config import WrongTask
 from nmt.engine.phases import command_begins
 from nmt.errors import NmtError
@@ -46,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(canonical_argv(sys.argv[1:] if argv is None else argv))
     _configure_logging(args.verbose)
     keep_freed_memory()
+    bound_onednn_cache()
     command_begins()
     try:
         return args.command(args)

@@ -1,4 +1,5 @@
-"""The allocator setting that keeps large freed blocks for reuse (nmt/allocator.py)."""
+"""The allocator settings (nmt/engine/allocator.py): large freed blocks kept for reuse, oneDNN's
+primitive cache held to a bound."""
 
 import os
 import platform
@@ -44,3 +45,24 @@ def test_freed_large_blocks_are_reused_without_page_faults_unless_switched_off()
     assert applied == "False" and faults >= fresh_mapping  # glibc's default maps fresh pages
     applied, faults = _second_allocation("keep", NMT_KEEP_FREED_MEMORY="0")
     assert applied == "False" and faults >= fresh_mapping
+
+
+BOUND_SCRIPT = """
+import os
+from nmt.engine.allocator import bound_onednn_cache
+set_here = bound_onednn_cache()
+print(set_here, os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY"))
+"""
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [({}, "True 64"), ({"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "500"}, "False 500"),
+     ({"DNNL_PRIMITIVE_CACHE_CAPACITY": "500"}, "False None")],
+)  # fmt: skip
+def test_the_onednn_cache_is_bounded_unless_the_user_set_it(env, expected):
+    clean = {key: value for key, value in os.environ.items()
+             if not key.endswith("PRIMITIVE_CACHE_CAPACITY")}  # fmt: skip
+    completed = subprocess.run([sys.executable, "-c", BOUND_SCRIPT], capture_output=True,
+                               text=True, check=True, env=clean | env)  # fmt: skip
+    assert completed.stdout.strip() == expected

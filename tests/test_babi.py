@@ -273,14 +273,17 @@ def test_the_closed_form_with_a_gate_per_dimension_equals_the_recurrence():
     update[0, 2, 1], update[2, 4:] = 1.0, 0.0  # one dimension fully reset, padding
     written = update * torch.rand(3, 6, 4)
     candidates = torch.randn(3, 6, 4)
+    torch.testing.assert_close(reduce_in_order(update, written, candidates),
+                               step_by_step(update, written, candidates),
+                               atol=1e-5, rtol=1e-5)  # fmt: skip
+    update[0, 2, 1] = 0.999  # gradients: away from the clamp at exactly 1
     inputs = [t.clone().requires_grad_() for t in (update, written, candidates)]
     looped = [t.clone().requires_grad_() for t in (update, written, candidates)]
-    closed, stepped = reduce_in_order(*inputs), step_by_step(*looped)
-    torch.testing.assert_close(closed, stepped, atol=1e-5, rtol=1e-5)
     probe = torch.randn(3, 6, 4)
-    (closed * probe).sum().backward()
-    (stepped * probe).sum().backward()
-    torch.testing.assert_close(inputs[2].grad, looped[2].grad, atol=1e-4, rtol=1e-4)
+    (reduce_in_order(*inputs) * probe).sum().backward()
+    (step_by_step(*looped) * probe).sum().backward()
+    for closed_input, looped_input in zip(inputs, looped):
+        torch.testing.assert_close(closed_input.grad, looped_input.grad, atol=1e-4, rtol=1e-4)
 
 
 @pytest.mark.parametrize("vector_gates", [False, True])

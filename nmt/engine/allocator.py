@@ -13,6 +13,12 @@ quarter higher.
 
 Only glibc (Linux) has these settings; elsewhere this does nothing. Set `NMT_KEEP_FREED_MEMORY=0`
 to leave malloc as it is.
+
+oneDNN, which runs PyTorch's LSTMs and matrix products in bfloat16 on CPUs with bf16 units, keeps
+every primitive it builds (one per input shape, each with its reordered weights and buffers) in a
+cache of 1,024 entries. Translation batches come in as many shapes as there are sentence lengths,
+so a 20-minute bf16 run of `multi30k_en_de_cpu` peaked at 5.8 GB resident; `bound_onednn_cache`
+holds the cache to 64 primitives: 2.4 GB, with the same updates per minute (docs/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ logger = logging.getLogger(__name__)
 _M_TRIM_THRESHOLD = -1  # mallopt parameter numbers from glibc's <malloc.h>
 _M_MMAP_MAX = -4
 _INT_MAX = 2**31 - 1
+ONEDNN_CACHE_ENTRIES = 64  # oneDNN's own default is 1024
+_ONEDNN_CACHE_VARIABLES = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "DNNL_PRIMITIVE_CACHE_CAPACITY")
 
 
 def keep_freed_memory() -> bool:
@@ -64,4 +72,14 @@ def release_freed_memory() -> bool:
         return False
     malloc_trim.argtypes = [ctypes.c_size_t]
     malloc_trim(0)
+    return True
+
+
+def bound_onednn_cache(entries: int = ONEDNN_CACHE_ENTRIES) -> bool:
+    """Hold oneDNN's primitive cache to `entries`; True when this set it. oneDNN reads the
+    variable when it builds its first primitive, so call it before any computation (the `nmt`
+    command does); a value the user already set in the environment wins."""
+    if any(name in os.environ for name in _ONEDNN_CACHE_VARIABLES):
+        return False
+    os.environ[_ONEDNN_CACHE_VARIABLES[0]] = str(entries)
     return True
