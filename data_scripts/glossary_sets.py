@@ -11,7 +11,9 @@ folder with `source.txt`, `reference.txt` and `glossary.tsv`, for
 - attested (Dinu et al. 2019's protocol): glossary entries (source word -> its most frequent
   translation) whose source word is in the sentence and whose target word is in the reference;
   a sentence is kept when at least one entry matches and every matching entry's target word is
-  in its reference.
+  in its reference as the entry writes it (source words match whatever their case, target
+  words only in their own: "Two -> Zwei" does not count as attested by "mit zwei Hunden", where
+  copying the entry would put a capital in the middle of a sentence).
 - counterfactual: entries that demand the dictionary's second most frequent translation
   instead of the first, and another word, not another form of it (e.g. shirt -> Oberteil where
   the model says Hemd; not Gebäude -> Gebäudes); kept sentences have
@@ -31,7 +33,7 @@ import sys
 from pathlib import Path
 
 from nmt.translation.align import TermDictionary
-from nmt.translation.glossary import Glossary, GlossaryEntry, term_words
+from nmt.translation.glossary import TOKEN, Glossary, GlossaryEntry, term_words
 
 
 def make_set(
@@ -49,14 +51,14 @@ def make_set(
     kept_sources, kept_references = [], []
     for source, reference in zip(sources, references):
         matches = glossary.matches(source)
-        words = set(term_words(reference))
+        words = set(TOKEN.findall(reference))
         required = [entries[m.entry.source][0] for m in matches]
-        if not matches or any(word.casefold() not in words for word in required):
+        if not matches or any(word not in words for word in required):
             continue
         if counterfactual:
             for match in matches:
                 first, second = entries[match.entry.source]
-                pattern = re.compile(rf"(?<!\w){re.escape(first)}(?!\w)", re.IGNORECASE)
+                pattern = re.compile(rf"(?<!\w){re.escape(first)}(?!\w)")
                 reference = pattern.sub(second, reference, count=1)
         kept_sources.append(source)
         kept_references.append(reference)
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         if source.casefold() not in source_words:
             continue
         first = targets[0][0]
-        if first.casefold() in reference_words:
+        if first.casefold() in reference_words:  # candidates; make_set keeps exact uses
             attested[source] = (first, first)
             # The second translation must be another word, not another form of the first
             # (Gebäude / Gebäudes): a shared start of four letters counts as the same word.

@@ -1,10 +1,14 @@
 """The CPU replacements for torch.tanh, nn.Dropout and one RNN step compute what torch's own ones
-compute."""
+compute, and the glossary memory's training scores what its mixture over the vocabulary gives."""
 
 import pytest
 import torch
 
+from nmt.data.special import PAD_ID
+from nmt.models.fast.copy_scores import copy_scores
 from nmt.models.fast.ops import Dropout, rnn_step, tanh
+from nmt.models.glossary import CopyWeights, mixture_scores
+from nmt.models.loss import TokenScores
 from nmt.models.recurrent import build_rnn
 
 
@@ -66,3 +70,37 @@ def test_one_rnn_step_without_onednn_matches_the_rnn_and_leaves_onednn_on(cell):
     torch.testing.assert_close(outputs, expected)
     torch.testing.assert_close(after, expected_after)
     assert torch._C._get_mkldnn_enabled() == onednn  # as it was: training keeps oneDNN
+
+
+@pytest.mark.parametrize("with_mean", [True, False])
+def test_copy_scores_equal_the_mixture_built_over_the_vocabulary(with_mean):
+    """Rows with one slot, with the same piece in two slots (and the target among them), with
+    padding slots, and without slots at all (gate 0)."""
+    torch.manual_seed(0)
+    vocab = 40
+    logits = torch.randn(4, vocab).requires_grad_()
+    scores = torch.randn(4, 4).requires_grad_()
+    pad = PAD_ID
+    pieces = torch.tensor([[7, 9, pad, pad], [5, 5, 12, pad], [3, 8, 11, 6], [pad] * 4])
+    mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1], [0, 0, 0, 0]]).bool()
+    target = torch.tensor([9, 5, 20, 13])
+
+    def both(scores_of):
+        log_probs = torch.log_softmax(logits, dim=-1)
+        # Slots and a "no copy" sentinel share one softmax; masked slots weigh nothing.
+        with_sentinel = torch.cat([scores.masked_fill(~mask, float("-inf")),
+                                   torch.zeros(4, 1)], dim=1)  # fmt: skip
+        weights = torch.softmax(with_sentinel, dim=-1)[:, :-1]
+        copy = CopyWeights(weights, weights.sum(-1), pieces)
+        generated = TokenScores.of(log_probs, target, with_mean)
+        return scores_of(generated, log_probs, copy, target)
+
+    plain, fast = both(mixture_scores), both(copy_scores)
+    torch.testing.assert_close(fast.target, plain.target)
+    if with_mean:
+        torch.testing.assert_close(fast.mean, plain.mean)
+    loss = lambda found: sum(found.smoothed_sums(0.1 if with_mean else 0.0))  # noqa: E731
+    plain_grads = torch.autograd.grad(loss(plain), (logits, scores))
+    fast_grads = torch.autograd.grad(loss(fast), (logits, scores))
+    for plain_grad, fast_grad in zip(plain_grads, fast_grads):
+        torch.testing.assert_close(fast_grad, plain_grad)

@@ -1,6 +1,9 @@
 """Glossary files and term matching: comments, duplicates, conflicts and malformed lines named by
 file and line; case-insensitive multiword matches, longest first, never overlapping; the term use
-rate of translations."""
+rate of translations; the evaluation sets of data_scripts/glossary_sets.py."""
+
+import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +63,29 @@ def test_term_use_rate_counts_target_terms_in_the_translations():
         (0, "checkout", True), (1, "blue shirt", True), (1, "checkout", False)]  # fmt: skip
     assert term_use_rate(uses) == pytest.approx(2 / 3)
     assert term_use_rate([]) is None
+
+
+def test_evaluation_sets_take_target_terms_as_written_and_edit_counterfactual_references(
+    tmp_path,
+):
+    """data_scripts/glossary_sets.py: an entry is attested by a reference that holds its target
+    as written ("Zwei" at a sentence start, not "zwei" inside one); the counterfactual set asks
+    for the dictionary's second translation and edits the reference to it."""
+    spec = importlib.util.spec_from_file_location(
+        "glossary_sets", Path(__file__).parents[1] / "data_scripts" / "glossary_sets.py"
+    )
+    glossary_sets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(glossary_sets)
+    (tmp_path / "terms.tsv").write_text("Two\tZwei\t40\nhat\tHut\t30\nhat\tMütze\t12\n")
+    (tmp_path / "test.en").write_text("Two dogs run.\nA man with two dogs.\nA red hat.\n")
+    (tmp_path / "test.de").write_text("Zwei Hunde rennen.\nEin Mann mit zwei Hunden.\n"
+                                      "Ein roter Hut.\n")  # fmt: skip
+    args = ["--dictionary", str(tmp_path / "terms.tsv"), "--src", str(tmp_path / "test.en"),
+            "--ref", str(tmp_path / "test.de"), "--out", str(tmp_path / "sets")]  # fmt: skip
+    assert glossary_sets.main(args) == 0
+    attested = tmp_path / "sets" / "attested"
+    assert (attested / "source.txt").read_text() == "Two dogs run.\nA red hat.\n"
+    assert (attested / "glossary.tsv").read_text() == "Two\tZwei\nhat\tHut\n"
+    counterfactual = tmp_path / "sets" / "counterfactual"
+    assert (counterfactual / "glossary.tsv").read_text() == "hat\tMütze\n"
+    assert (counterfactual / "reference.txt").read_text() == "Ein roter Mütze.\n"

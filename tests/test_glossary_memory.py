@@ -13,7 +13,9 @@ import torch
 from nmt.cli import main
 from nmt.data.special import BOS_ID, PAD_ID
 from nmt.data.term_slots import collate_slots
+from nmt.engine.config import OptimConfig
 from nmt.errors import NmtError
+from nmt.models.loss import smoothed_nll
 from nmt.translation.align import TermDictionary, build_term_dictionary
 from nmt.translation.batch import TermSampler
 from nmt.translation.config import ModelConfig
@@ -26,6 +28,7 @@ from nmt.translation.glossary import (
     training_terms,
 )
 from nmt.translation.model import build_seq2seq
+from nmt.translation.module import LitSeq2Seq
 from nmt.translation.predict import Translator
 from nmt.translation.run import train
 from nmt.translation.synthetic import LEXICON, write_task_splits
@@ -100,6 +103,7 @@ def test_pseudo_glossary_batches_swap_memory_and_reference_together():
     other = {**example, "index": 1, "term_ids": [[20, 21]], "tgt_ids": [10, 20, 21, 12]}
     batch = TermSampler(rate=0.0, max_terms=3)([example, other])
     assert not batch.glossary.mask.any() and batch.tgt_out[0, :3].tolist() == [10, 11, 12]
+    assert batch.invented.shape == batch.tgt_out.shape and not batch.invented.any()
     swapped = 0
     for seed in range(20):
         batch = TermSampler(rate=1.0, max_terms=3, swap=0.5, seed=seed)([example])
@@ -107,6 +111,9 @@ def test_pseudo_glossary_batches_swap_memory_and_reference_together():
         # Whatever the memory holds stands where the term stood in the reference.
         assert batch.tgt_out[0, 1 : 1 + len(pieces)].tolist() == pieces
         assert batch.tgt_out[0, 1 + len(pieces)] == 12
+        # A swap's pieces, and only those, are marked as invented.
+        invented = [False] + [pieces != [11]] * len(pieces) + [False, False]  # 12, EOS
+        assert batch.invented[0].tolist() == invented
         swapped += pieces != [11]
     assert 0 < swapped < 20
 
@@ -137,8 +144,9 @@ def test_the_copy_path_equals_its_steps_and_leaves_sentences_without_entries_alo
     slots = collate_slots([[(1, 3, [12, 13])], []], src.size(1), PAD_ID)
     positions = torch.ones_like(tgt_in, dtype=torch.bool)
     with torch.no_grad():
-        forced = model.target_log_probs(src, src_lengths, tgt_in, positions, slots).view(2, 4, -1)
-        plain = model.target_log_probs(src, src_lengths, tgt_in, positions).view(2, 4, -1)
+        args = (src, src_lengths, tgt_in, positions)
+        forced = model.target_distributions(*args, slots).combined().view(2, 4, -1)
+        plain = model.target_distributions(*args).combined().view(2, 4, -1)
         state = model.encode(src, src_lengths, slots)
         plain_state = model.encode(src, src_lengths)
         for t in range(tgt_in.size(1)):
@@ -156,6 +164,39 @@ def test_the_copy_path_equals_its_steps_and_leaves_sentences_without_entries_alo
         moved = model.reorder(model.encode(src, src_lengths, slots), torch.tensor([1, 1, 0]))
         assert moved.bank.pieces[0].tolist() == slots.pieces[1].tolist()
         assert moved.due.shape == (3, 2)
+
+
+@pytest.mark.parametrize("weight", [0.0, 1.0])
+def test_the_output_layer_alone_learns_every_real_token_but_no_swap(weight):
+    """With `glossary_generator_loss` the loss adds, beside the copy mixture's, the loss the
+    model would have without a glossary (the output layer's own distribution) on the tokens
+    that are not swaps; a swap's pieces can only be copied, so that loss skips them."""
+    torch.manual_seed(0)
+    config = ModelConfig(embedding_size=8, encoder_hidden_size=6, decoder_hidden_size=12,
+                         dropout=0.0, attention="luong", glossary_memory=True,
+                         glossary_memory_size=10)  # fmt: skip
+    model = build_seq2seq(config, 30, 25).eval()
+    module = LitSeq2Seq(
+        lambda: model, OptimConfig(label_smoothing=0.1), glossary_generator_loss=weight
+    )
+    module.configure_model()
+    example = {"src_ids": [5, 6, 7, 2], "tgt_ids": [10, 11, 12], "term_starts": [1],
+               "term_ends": [2], "term_ids": [[11]], "term_target_starts": [1]}  # fmt: skip
+    other = {**example, "src_ids": [8, 9, 2], "tgt_ids": [13, 14, 15, 16], "term_ids": [[14]]}
+    batch = TermSampler(rate=1.0, max_terms=1, swap=1.0, seed=0)([example, other])
+    assert batch.invented.any(dim=1).all()  # each sentence's term swapped for a piece or more
+    with torch.no_grad():
+        loss = module.token_loss(batch)
+        non_pad = batch.tgt_out != PAD_ID
+        target = batch.tgt_out[non_pad]
+        args = (batch.src, batch.src_lengths, batch.tgt_in, non_pad)
+        mixed = model.target_distributions(*args, batch.glossary).combined()
+        without_glossary = model.target_distributions(*args).combined()
+    real = ~batch.invented[non_pad]
+    expected = smoothed_nll(mixed, target, 0.1)[0]
+    expected += weight * smoothed_nll(without_glossary[real], target[real], 0.1)[0]
+    assert torch.allclose(loss.loss, expected / non_pad.sum(), atol=1e-6)
+    assert torch.allclose(loss.nll, smoothed_nll(mixed, target, 0.1)[1] / non_pad.sum())
 
 
 @pytest.fixture(scope="module")

@@ -329,6 +329,7 @@ def test_translator_weight_dropout_drops_encoder_and_decoder_weights_in_training
     tgt_in, _ = padded_batch([4, 6], seed=1)
     tgt_in[:, 0] = BOS_ID
     positions = tgt_in != PAD_ID
+    args = (src, src_lengths, tgt_in, positions)
     torch.manual_seed(0)
     plain = build_seq2seq(tiny_config(**variant), VOCAB, VOCAB)
     torch.manual_seed(0)
@@ -336,8 +337,8 @@ def test_translator_weight_dropout_drops_encoder_and_decoder_weights_in_training
     assert all(torch.equal(a, b) for a, b in zip(plain.parameters(), dropping.parameters()))
     assert plain.state_dict().keys() == dropping.state_dict().keys()
     torch.manual_seed(1)
-    trained = dropping.target_log_probs(src, src_lengths, tgt_in, positions)
-    assert not torch.allclose(trained, plain.target_log_probs(src, src_lengths, tgt_in, positions))
+    trained = dropping.target_distributions(*args).log_probs
+    assert not torch.allclose(trained, plain.target_distributions(*args).log_probs)
     trained.sum().backward()
     for rnn in (dropping.encoder.rnn, dropping.decoder.rnn):
         assert all(w is getattr(rnn, n) for n, w in zip(rnn._flat_weights_names, rnn._flat_weights))
@@ -350,8 +351,8 @@ def test_translator_weight_dropout_drops_encoder_and_decoder_weights_in_training
     dropping.eval()
     plain.eval()
     torch.testing.assert_close(
-        dropping.target_log_probs(src, src_lengths, tgt_in, positions),
-        plain.target_log_probs(src, src_lengths, tgt_in, positions),
+        dropping.target_distributions(*args).log_probs,
+        plain.target_distributions(*args).log_probs,
     )
 
 
@@ -376,6 +377,7 @@ def test_word_dropout_changes_the_translators_training_loss_but_not_evaluation()
     tgt_in, _ = padded_batch([4, 6], seed=1)
     tgt_in[:, 0] = BOS_ID
     positions = tgt_in != PAD_ID
+    args = (src, src_lengths, tgt_in, positions)
     config = dict(attention="luong", input_feeding=False)
     torch.manual_seed(0)
     plain = build_seq2seq(tiny_config(**config), VOCAB, VOCAB)
@@ -385,11 +387,11 @@ def test_word_dropout_changes_the_translators_training_loss_but_not_evaluation()
     assert plain.state_dict().keys() == dropping.state_dict().keys()
     assert all(torch.equal(a, b) for a, b in zip(plain.parameters(), dropping.parameters()))
     torch.manual_seed(1)
-    trained = dropping.target_log_probs(src, src_lengths, tgt_in, positions)
-    assert not torch.allclose(trained, plain.target_log_probs(src, src_lengths, tgt_in, positions))
+    trained = dropping.target_distributions(*args).log_probs
+    assert not torch.allclose(trained, plain.target_distributions(*args).log_probs)
     dropping.eval()
     plain.eval()
     torch.testing.assert_close(
-        dropping.target_log_probs(src, src_lengths, tgt_in, positions),
-        plain.target_log_probs(src, src_lengths, tgt_in, positions),
+        dropping.target_distributions(*args).log_probs,
+        plain.target_distributions(*args).log_probs,
     )

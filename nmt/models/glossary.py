@@ -20,12 +20,14 @@ distribution, bit for bit.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from nmt.data.term_slots import GlossarySlots
+from nmt.models.loss import TokenScores
 from nmt.models.memory import KeyValueMemory
 
 
@@ -41,17 +43,33 @@ class GlossaryBank(NamedTuple):
     span: torch.Tensor  # [B, M, S] 1 on the source positions of the slot's term
 
 
+class CopyWeights(NamedTuple):
+    """The copy path at N target positions, beside the output layer's log-probabilities."""
+
+    weights: torch.Tensor  # [N, M] of the slots, summing to the gate
+    gate: torch.Tensor  # [N]
+    pieces: torch.Tensor  # [N, M] the slots' pieces
+
+
 class GlossaryMemory(nn.Module):
     """Keys, addressing and the copy gate of the glossary memory (see the module docstring).
 
     `embedding` is the decoder's target embedding (shared, not copied): it describes the piece
-    before a slot in its key and the emitted token in the query.
+    before a slot in its key and the emitted token in the query. `copy_scores` computes the
+    training loss's scores of the mixture (`mixture_scores`, or a faster equal function of
+    nmt.models.fast).
     """
 
     def __init__(
-        self, embedding: nn.Embedding, encoder_size: int, feature_size: int, memory_size: int
+        self,
+        embedding: nn.Embedding,
+        encoder_size: int,
+        feature_size: int,
+        memory_size: int,
+        copy_scores: CopyScores | None = None,
     ) -> None:
         super().__init__()
+        self.copy_scores = copy_scores or mixture_scores
         self.embedding = embedding
         embedding_size = embedding.embedding_dim
         self.span_key = nn.Linear(encoder_size, memory_size)
@@ -130,26 +148,48 @@ class GlossaryMemory(nn.Module):
         return copy_weights, copy_weights.sum(-1)
 
 
+def mixture_scores(
+    generated: TokenScores, log_probs: torch.Tensor, copy: CopyWeights, target: torch.Tensor
+) -> TokenScores:
+    """The copy mixture's scores of target `[N]`, from the output layer's log-probabilities
+    `[N, V]` (and their scores `generated`, which says whether the mean is needed)."""
+    mixed = mix_copy(log_probs, *copy)
+    return TokenScores.of(mixed, target, generated.mean is not None)
+
+
+CopyScores = Callable[[TokenScores, torch.Tensor, CopyWeights, torch.Tensor], TokenScores]
+
+
+def copy_changes(
+    log_probs: torch.Tensor, weights: torch.Tensor, gate: torch.Tensor, pieces: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """What copying does to log-probabilities `[N, V]` (float), with copy weights `[N, M]`
+    summing to the gate `[N]` and slot pieces `[N, M]`: log(1 - g) `[N]`, added to every
+    piece, and per slot `[N, M]` what its piece gains on top. A piece held by k slots (padding
+    slots all hold the padding piece) gets its gain in k equal parts, so that adding every
+    slot's part gives each piece its gain once, and its gradient once."""
+    keep = (1 - gate.float()).clamp_min(1e-6).log()  # [N]
+    # Each slot's piece gets the weight of every slot holding the same piece.
+    same = pieces[:, :, None] == pieces[:, None, :]  # [N, M, M]
+    copied = (same * weights.float()[:, None, :]).sum(-1)  # [N, M]
+    # log 0 = -inf where nothing is copied (padding slots); where() keeps the gradient finite.
+    log_copied = torch.where(copied > 0, copied.clamp_min(1e-30).log(), float("-inf"))
+    before = log_probs.gather(1, pieces) + keep[:, None]
+    return keep, (torch.logaddexp(before, log_copied) - before) / same.sum(-1)
+
+
 def mix_copy(
     log_probs: torch.Tensor,
     weights: torch.Tensor,
     gate: torch.Tensor,
     pieces: torch.Tensor,
 ) -> torch.Tensor:
-    """log((1 - g) P_vocab + sum_m w_m [piece_m = w]) for N positions: log_probs `[N, V]`
-    (float), copy weights `[N, M]` summing to the gate `[N]`, slot pieces `[N, M]`; rows without
-    slots (gate 0, padding pieces of weight 0) keep `log_probs` exactly (x + log 1 and
-    logaddexp(x, -inf) are x).
+    """log((1 - g) P_vocab + sum_m w_m [piece_m = w]) for N positions (the arguments of
+    `copy_changes`); rows without slots (gate 0, padding pieces of weight 0) keep `log_probs`
+    exactly (x + log 1 is x, and logaddexp(x, -inf) - x is 0).
 
     Copying touches only the M slot pieces of a row, so the vocabulary-wide work is one
-    addition; the mixture is computed at the slot pieces and scattered in."""
+    addition; the slots' gains are added in at their pieces."""
     # No early return for a batch without slots: under DDP every parameter must take part.
-    keep = (1 - gate.float()).clamp_min(1e-6).log()[:, None]  # [N, 1]
-    mixed = log_probs + keep
-    # Each slot's piece gets the weight of every slot holding the same piece.
-    same = pieces[:, :, None] == pieces[:, None, :]  # [N, M, M]
-    copied = (same * weights.float()[:, None, :]).sum(-1)  # [N, M]
-    # log 0 = -inf where nothing is copied (padding slots); where() keeps the gradient finite.
-    log_copied = torch.where(copied > 0, copied.clamp_min(1e-30).log(), float("-inf"))
-    at_pieces = torch.logaddexp(mixed.gather(1, pieces), log_copied)
-    return mixed.scatter(1, pieces, at_pieces)
+    keep, changes = copy_changes(log_probs, weights, gate, pieces)
+    return (log_probs + keep[:, None]).scatter_add(1, pieces, changes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 
@@ -27,3 +29,29 @@ def smoothed_nll(
         return nll_sum, nll_sum
     uniform_sum = -log_probs.mean(dim=-1).sum()
     return (1.0 - label_smoothing) * nll_sum + label_smoothing * uniform_sum, nll_sum
+
+
+class TokenScores(NamedTuple):
+    """Per target token, what a label-smoothed loss needs of its distribution, for losses built
+    from parts rather than from one `[N, V]` tensor (the glossary memory's copy mixture)."""
+
+    target: torch.Tensor  # [N] log-probability of the target token
+    mean: torch.Tensor | None  # [N] mean log-probability over the vocabulary; None: not needed
+
+    @classmethod
+    def of(cls, log_probs: torch.Tensor, target: torch.Tensor, with_mean: bool) -> TokenScores:
+        """The scores of log-probabilities `[N, V]` against target `[N]`."""
+        mean = log_probs.mean(dim=-1) if with_mean else None
+        return cls(log_probs.gather(1, target[:, None])[:, 0], mean)
+
+    def smoothed_sums(
+        self, label_smoothing: float, keep: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`smoothed_nll`'s two sums, over the tokens where `keep` `[N]` is True (all: None)."""
+        nll = -self.target
+        loss = nll if label_smoothing == 0.0 else (
+            (1.0 - label_smoothing) * nll - label_smoothing * self.mean
+        )  # fmt: skip
+        if keep is not None:
+            loss, nll = loss[keep], nll[keep]
+        return loss.sum(), nll.sum()

@@ -21,13 +21,24 @@ from nmt.data.special import BOS_ID, EOS_ID, PAD_ID
 from nmt.data.term_slots import GlossarySlots
 from nmt.models.embedding import TokenDropout
 from nmt.models.encoder import Bridge, RecurrentEncoder
-from nmt.models.glossary import GlossaryBank, GlossaryMemory, mix_copy
+from nmt.models.glossary import CopyWeights, GlossaryBank, GlossaryMemory, mix_copy
 
 
 class SearchStep(NamedTuple):
     log_probs: torch.Tensor  # [B, V]
     state: NamedTuple
     attention: torch.Tensor | None  # [B, S]
+
+
+class TargetDistributions(NamedTuple):
+    """Teacher-forced distributions at N target positions (Seq2Seq.target_distributions)."""
+
+    log_probs: torch.Tensor  # [N, V] float: the output layer's
+    copy: CopyWeights | None  # the glossary memory's copy path (None without a glossary)
+
+    def combined(self) -> torch.Tensor:
+        """The model's log-probabilities `[N, V]`: with a glossary, the copy mixture."""
+        return self.log_probs if self.copy is None else mix_copy(self.log_probs, *self.copy)
 
 
 class GlossaryState(NamedTuple):
@@ -78,20 +89,23 @@ class Seq2Seq(nn.Module):
         """The model as search sees it when every sentence brings its glossary slots."""
         return self if slots is None else GlossaryBound(self, slots)
 
-    def target_log_probs(
+    def target_distributions(
         self,
         src: torch.Tensor,
         src_lengths: torch.Tensor,
         tgt_in: torch.Tensor,
         positions: torch.Tensor,
         glossary: GlossarySlots | None = None,
-    ) -> torch.Tensor:
-        """Teacher-forced log-probabilities `[N, V]` (float) at the N True `positions` `[B, T]`
-        of the target; only those go through the output layer, the largest matrix product."""
+    ) -> TargetDistributions:
+        """Teacher-forced distributions at the N True `positions` `[B, T]` of the target (only
+        those go through the output layer, the largest matrix product), in their parts: the
+        output layer's log-probabilities and, with a glossary, the copy path's weights, so that
+        a loss can train both and need not build the mixture over the whole vocabulary."""
         state = self.encode(self.word_dropout(src), src_lengths, glossary)
         if glossary is None:
             features = self.decoder(self.word_dropout(tgt_in), state).features
-            return torch.log_softmax(self.generator(features[positions]).float(), dim=-1)
+            log_probs = torch.log_softmax(self.generator(features[positions]).float(), dim=-1)
+            return TargetDistributions(log_probs, None)
         # The glossary follows the true target pieces; only the decoder's inputs are dropped.
         decoded = self.decoder(self.word_dropout(tgt_in), state.decoder)
         features = decoded.features  # [B, T, O]
@@ -102,7 +116,9 @@ class Seq2Seq(nn.Module):
         )
         rows = positions.nonzero()[:, 0]
         pieces = state.bank.pieces.index_select(0, rows)
-        return mix_copy(log_probs, weights[positions], gate[positions], pieces)
+        return TargetDistributions(
+            log_probs, CopyWeights(weights[positions], gate[positions], pieces)
+        )
 
     def features(
         self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor

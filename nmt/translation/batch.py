@@ -38,6 +38,9 @@ class TranslationBatch(NamedTuple):
     tgt_out: torch.Tensor  # [B, T] long: tgt_ids + EOS, PAD_ID padded
     index: torch.Tensor | None = None  # [B] long: each example's "index" field, when it has one
     glossary: GlossarySlots | None = None  # glossary memory slots (TermSampler)
+    # [B, T] bool: target tokens that a pseudo-glossary swap put in the reference (TermSampler):
+    # only copying can get them, so the output layer alone is not trained on them
+    invented: torch.Tensor | None = None
 
 
 def collate_translation(examples: Sequence[Mapping[str, Sequence[int]]]) -> TranslationBatch:
@@ -103,9 +106,10 @@ class TermSampler(RandomCollate):
 
     def __call__(self, examples: Sequence[Mapping[str, Sequence]]) -> TranslationBatch:
         pool = [list(ids) for example in examples for ids in example["term_ids"]]
-        rows, entries = [], []
+        rows, entries, invented = [], [], []
         for example in examples:
             tgt_ids = list(example["tgt_ids"])
+            swapped = [False] * len(tgt_ids)
             chosen = []
             candidates = list(zip(example["term_starts"], example["term_ends"],
                                   example["term_ids"], example["term_target_starts"]))  # fmt: skip
@@ -122,13 +126,22 @@ class TermSampler(RandomCollate):
                         taken.add(target_start)
                         if self.random.random() < self.swap:
                             new = self._replacement(pool)
-                            tgt_ids[target_start : target_start + len(ids)] = new
+                            span = slice(target_start, target_start + len(ids))
+                            tgt_ids[span] = new
+                            # A swap may draw the same term again: then nothing is invented.
+                            swapped[span] = [new != ids] * len(new)
                             ids = new
                     chosen.append((start, end, ids))
             rows.append({**example, "tgt_ids": tgt_ids})
             entries.append(sorted(chosen))
+            invented.append(torch.tensor(swapped, dtype=torch.bool))
         batch = collate_translation(rows)
-        return batch._replace(glossary=collate_slots(entries, batch.src.size(1), PAD_ID))
+        # tgt_out is tgt_ids + EOS, padded: the same positions, and EOS is never invented.
+        invented = torch.nn.utils.rnn.pad_sequence(invented, batch_first=True)
+        invented = torch.nn.functional.pad(invented, (0, batch.tgt_out.size(1) - invented.size(1)))
+        return batch._replace(
+            glossary=collate_slots(entries, batch.src.size(1), PAD_ID), invented=invented
+        )
 
 
 class SampledSegmentation(RandomCollate):

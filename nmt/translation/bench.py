@@ -105,7 +105,9 @@ def measure_training(
         if config.optim.schedule == "budget"
         else config.optim
     )
-    module = LitSeq2Seq(lambda: model, optim)
+    module = LitSeq2Seq(
+        lambda: model, optim, glossary_generator_loss=config.model.glossary_generator_loss
+    )
     profiler = None
     if profile is not None:
         activities = [torch.profiler.ProfilerActivity.CPU]

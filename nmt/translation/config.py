@@ -111,6 +111,9 @@ class ModelConfig:
     # with data.term_dictionary, used by `nmt translate predict --glossary`.
     glossary_memory: bool = False
     glossary_memory_size: Count = 256  # keys and values of its slots
+    # Training: weight of the output layer's own loss (before copying) beside the copy
+    # mixture's, on target tokens that are not swaps (LitSeq2Seq.token_loss); 0: the mixture's
+    glossary_generator_loss: Annotated[float, NON_NEGATIVE] = 0.0
     # The hand-written speed paths (nmt/models/fast): input-feeding loops, CPU tanh and dropout.
     # false: plain PyTorch everywhere (same function and parameters; a test pins them equal).
     custom_kernels: bool = True
@@ -140,7 +143,7 @@ class TranslationConfig(RunConfig):
     fixed_on_resume: ClassVar[tuple[str, ...]] = ("model.", "tokenizer.")
     changeable_on_resume: ClassVar[tuple[str, ...]] = (
         "model.dropout", "model.word_dropout", "model.weight_dropout", "model.custom_kernels",
-        "model.param_init",
+        "model.param_init", "model.glossary_generator_loss",
     )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from nmt.engine.config import OptimConfig
 from nmt.engine.optim import configure_optimization, schedule_callbacks
 from nmt.engine.throughput import TrainingLog
 from nmt.engine.validation import ValidationTally
-from nmt.models.loss import smoothed_nll
+from nmt.models.loss import TokenScores, smoothed_nll
 from nmt.models.seq2seq import Seq2Seq
 from nmt.search import greedy_search
 from nmt.translation.batch import TranslationBatch
@@ -42,13 +42,18 @@ class LitSeq2Seq(L.LightningModule):
         optim: OptimConfig,
         max_length_a: float = 1.5,
         max_length_b: int = 10,
+        glossary_generator_loss: float = 0.0,
     ) -> None:
+        """`glossary_generator_loss`: the weight of a second loss on batches with glossary
+        memory, the output layer's own (before the copy mixture) on every target token that is
+        not a pseudo-glossary swap; see `token_loss`."""
         super().__init__()
         self.build_model = build_model
         self.model: Seq2Seq | None = None
         self.optim = optim
         self.max_length_a = max_length_a
         self.max_length_b = max_length_b
+        self.glossary_generator_loss = glossary_generator_loss
         self.training_log = TrainingLog()
         self._tally = ValidationTally(3)  # loss sum, nll sum, tokens; records: (index, text)
         self.last_validated_step: int | None = None
@@ -59,13 +64,28 @@ class LitSeq2Seq(L.LightningModule):
 
     # ----- loss -----
     def token_loss(self, batch: TranslationBatch) -> TokenLoss:
+        """Label-smoothed loss per target token of the model's distribution (the copy mixture
+        where the batch has glossary memory). With `glossary_generator_loss` the output layer's
+        own distribution is trained too: where copying gets a term right, the mixture's loss
+        hardly reaches the output layer, which would then learn the terms only from sentences
+        without memory and translate worse without a glossary."""
         non_pad = batch.tgt_out != PAD_ID
-        log_probs = self.model.target_log_probs(
+        target = batch.tgt_out[non_pad]
+        found = self.model.target_distributions(
             batch.src, batch.src_lengths, batch.tgt_in, non_pad, batch.glossary
-        )  # [N, V]
-        loss_sum, nll_sum = smoothed_nll(
-            log_probs, batch.tgt_out[non_pad], self.optim.label_smoothing
         )
+        smoothing = self.optim.label_smoothing
+        if found.copy is None:
+            loss_sum, nll_sum = smoothed_nll(found.log_probs, target, smoothing)
+        else:
+            generated = TokenScores.of(found.log_probs, target, with_mean=smoothing > 0)
+            copy_scores = self.model.glossary.copy_scores
+            mixture = copy_scores(generated, found.log_probs, found.copy, target)
+            loss_sum, nll_sum = mixture.smoothed_sums(smoothing)
+            if self.glossary_generator_loss > 0:
+                real = None if batch.invented is None else ~batch.invented[non_pad]
+                generator_sum = generated.smoothed_sums(smoothing, real)[0]
+                loss_sum = loss_sum + self.glossary_generator_loss * generator_sum
         tokens = int(non_pad.sum())
         return TokenLoss(loss_sum / tokens, nll_sum / tokens, tokens)
 

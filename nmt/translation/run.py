@@ -46,7 +46,7 @@ def fit_parts(config: TranslationConfig, run_dir: Path) -> FitParts:
 
     module = LitSeq2Seq(
         build_model, config.optim, config.trainer.bleu_max_length_a,
-        config.trainer.bleu_max_length_b,
+        config.trainer.bleu_max_length_b, config.model.glossary_generator_loss,
     )  # fmt: skip
     return FitParts(module, datamodule, lambda model: run_metadata(datamodule.tokenizer, model))
 

@@ -4,7 +4,8 @@ faster on the CPUs nmt is measured on (docs/RESULTS.md).
 - `ops`: tanh through sigmoid, a cheaper dropout mask, one RNN step without oneDNN (CPU; other
   devices use torch's own);
 - `fed_lstm`: input feeding through an nn.LSTM's own weights, one product per step;
-- `input_feeding`: the one-layer LSTM + additive attention loop with a hand-written backward.
+- `input_feeding`: the one-layer LSTM + additive attention loop with a hand-written backward;
+- `copy_scores`: the glossary memory's training scores without its vocabulary-wide mixture.
 
 Model builders choose them once, from the config switch `model.custom_kernels`: `kernels` gives
 the elementwise functions and `choose_input_feeding` the teacher-forced loop. With the switch off
@@ -20,8 +21,10 @@ import torch
 from torch import nn
 
 from nmt.models.fast import ops
+from nmt.models.fast.copy_scores import copy_scores
 from nmt.models.fast.fed_lstm import fed_lstm_loop
 from nmt.models.fast.input_feeding import fused_input_feeding, fused_loop_applies
+from nmt.models.glossary import CopyScores, mixture_scores
 
 RnnStep = Callable[[nn.RNNBase, torch.Tensor, Any], tuple[torch.Tensor, Any]]
 
@@ -32,14 +35,15 @@ class Kernels(NamedTuple):
     tanh: Callable[[torch.Tensor], torch.Tensor]
     dropout: Callable[[float], nn.Module]  # probability -> dropout module
     rnn_step: RnnStep  # (rnn, inputs [B, 1, E], state) -> rnn(inputs, state), one time step
+    copy_scores: CopyScores  # the glossary memory's training scores (nmt.models.glossary)
 
 
 def plain_rnn_step(rnn: nn.RNNBase, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
     return rnn(inputs, state)
 
 
-PLAIN = Kernels(torch.tanh, nn.Dropout, plain_rnn_step)
-CUSTOM = Kernels(ops.tanh, ops.Dropout, ops.rnn_step)
+PLAIN = Kernels(torch.tanh, nn.Dropout, plain_rnn_step, mixture_scores)
+CUSTOM = Kernels(ops.tanh, ops.Dropout, ops.rnn_step, copy_scores)
 
 
 def kernels(custom: bool) -> Kernels:
