@@ -114,8 +114,9 @@ class ModelConfig:
     # Training: weight of the output layer's own loss (before copying) beside the copy
     # mixture's, on target tokens that are not swaps (LitSeq2Seq.token_loss); 0: the mixture's
     glossary_generator_loss: Annotated[float, NON_NEGATIVE] = 0.0
-    # The hand-written speed paths (nmt/models/fast): input-feeding loops, CPU tanh and dropout.
-    # false: plain PyTorch everywhere (same function and parameters; a test pins them equal).
+    # The hand-written speed paths (nmt/models/fast): input-feeding loops, CPU tanh and dropout,
+    # the glossary memory's training scores. false: plain PyTorch everywhere (same function and
+    # parameters; tests pin them equal).
     custom_kernels: bool = True
 
 
