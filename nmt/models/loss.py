@@ -23,17 +23,15 @@ def smoothed_nll(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`smoothed_cross_entropy` of log-probabilities `[N, V]` that are already normalised (a
     mixture of distributions, say, rather than one softmax)."""
-    nll_sum = -log_probs.gather(1, target[:, None]).sum()
-    if label_smoothing == 0.0:
-        # The mean's backward would add a full [N, V] division and sum for a zero weight.
-        return nll_sum, nll_sum
-    uniform_sum = -log_probs.mean(dim=-1).sum()
-    return (1.0 - label_smoothing) * nll_sum + label_smoothing * uniform_sum, nll_sum
+    # Without smoothing no mean: its backward would add a full [N, V] pass for a zero weight.
+    scores = TokenScores.of(log_probs, target, with_mean=label_smoothing > 0)
+    return scores.smoothed_sums(label_smoothing)
 
 
 class TokenScores(NamedTuple):
-    """Per target token, what a label-smoothed loss needs of its distribution, for losses built
-    from parts rather than from one `[N, V]` tensor (the glossary memory's copy mixture)."""
+    """Per target token, what a label-smoothed loss needs of its distribution: `smoothed_nll`
+    takes them from one `[N, V]` tensor, a loss built from parts (the glossary memory's copy
+    mixture) computes them without one."""
 
     target: torch.Tensor  # [N] log-probability of the target token
     mean: torch.Tensor | None  # [N] mean log-probability over the vocabulary; None: not needed
