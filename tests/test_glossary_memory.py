@@ -116,6 +116,17 @@ def test_pseudo_glossary_batches_swap_memory_and_reference_together():
         assert batch.invented[0].tolist() == invented
         swapped += pieces != [11]
     assert 0 < swapped < 20
+    # Two terms in one sentence, swapped right to left: a longer swap on the left moves the
+    # right one, and the marks move with it.
+    two = {**example, "tgt_ids": [10, 11, 12, 13], "term_starts": [1, 2], "term_ends": [2, 3],
+           "term_ids": [[11], [13]], "term_target_starts": [1, 3]}  # fmt: skip
+    for seed in range(20):
+        batch = TermSampler(rate=1.0, max_terms=2, swap=1.0, seed=seed)([two])
+        tokens = batch.tgt_out[0].tolist()
+        middle = tokens.index(12)  # swaps draw from the pool [11], [13]: never 12
+        left, right = tokens[1:middle], tokens[middle + 1 : -1]
+        expected = [False, *[left != [11]] * len(left), False, *[right != [13]] * len(right)]
+        assert batch.invented[0].tolist() == [*expected, False]  # EOS
 
 
 def test_slots_record_each_piece_and_the_one_before_it():

@@ -109,7 +109,7 @@ class TermSampler(RandomCollate):
         rows, entries, invented = [], [], []
         for example in examples:
             tgt_ids = list(example["tgt_ids"])
-            swapped = [False] * len(tgt_ids)
+            swapped = [False] * len(tgt_ids)  # spliced with tgt_ids, so it follows every swap
             chosen = []
             candidates = list(zip(example["term_starts"], example["term_ends"],
                                   example["term_ids"], example["term_target_starts"]))  # fmt: skip
@@ -134,13 +134,14 @@ class TermSampler(RandomCollate):
                     chosen.append((start, end, ids))
             rows.append({**example, "tgt_ids": tgt_ids})
             entries.append(sorted(chosen))
-            invented.append(torch.tensor(swapped, dtype=torch.bool))
+            invented.append(swapped)
         batch = collate_translation(rows)
-        # tgt_out is tgt_ids + EOS, padded: the same positions, and EOS is never invented.
-        invented = torch.nn.utils.rnn.pad_sequence(invented, batch_first=True)
-        invented = torch.nn.functional.pad(invented, (0, batch.tgt_out.size(1) - invented.size(1)))
+        # tgt_out is tgt_ids + EOS, padded: a token keeps its position in tgt_ids.
+        mask = torch.zeros_like(batch.tgt_out, dtype=torch.bool)
+        for row, swapped in enumerate(invented):
+            mask[row, : len(swapped)] = torch.tensor(swapped, dtype=torch.bool)
         return batch._replace(
-            glossary=collate_slots(entries, batch.src.size(1), PAD_ID), invented=invented
+            glossary=collate_slots(entries, batch.src.size(1), PAD_ID), invented=mask
         )
 
 
