@@ -210,6 +210,44 @@ def test_the_output_layer_alone_learns_every_real_token_but_no_swap(weight):
     assert torch.allclose(loss.nll, smoothed_nll(mixed, target, 0.1)[1] / non_pad.sum())
 
 
+@pytest.mark.parametrize("smoothing", [0.1, 0.0])
+def test_the_training_loss_takes_the_same_values_and_gradients_through_the_speed_paths(smoothing):
+    """`model.custom_kernels` reads the loss's scores with a one-pass backward (and the copy
+    mixture at the slots only); plain PyTorch must give the same loss and gradients, for a batch
+    with glossary memory (the output layer's own loss added) and for one without."""
+    example = {"src_ids": [5, 6, 7, 2], "tgt_ids": [10, 11, 12, 11], "term_starts": [1],
+               "term_ends": [2], "term_ids": [[11]], "term_target_starts": [1]}  # fmt: skip
+    other = {**example, "src_ids": [8, 9, 2], "tgt_ids": [13, 14, 15, 16], "term_ids": [[14, 15]]}
+    with_memory = TermSampler(rate=1.0, max_terms=1, swap=0.5, seed=3)([example, other])
+    assert with_memory.glossary.mask.any()
+    runs = []
+    for custom in (True, False):
+        torch.manual_seed(0)
+        config = ModelConfig(embedding_size=8, encoder_hidden_size=6, decoder_hidden_size=12,
+                             dropout=0.0, attention="luong", glossary_memory=True,
+                             glossary_memory_size=10, custom_kernels=custom)  # fmt: skip
+        model = build_seq2seq(config, 30, 25).double()
+        module = LitSeq2Seq(lambda m=model: m, OptimConfig(label_smoothing=smoothing),
+                            glossary_generator_loss=0.3)  # fmt: skip
+        module.configure_model()
+        found = []
+        for batch in (with_memory, with_memory._replace(glossary=None)):
+            model.zero_grad()
+            loss = module.token_loss(batch)
+            loss.loss.backward()
+            grads = {name: p.grad.clone() for name, p in model.named_parameters()
+                     if p.grad is not None}  # fmt: skip
+            found.append((loss.loss.detach(), loss.nll.detach(), grads))
+        runs.append(found)
+    for (fast_loss, fast_nll, fast_grads), (loss, nll, grads) in zip(*runs):
+        torch.testing.assert_close(fast_loss, loss)
+        torch.testing.assert_close(fast_nll, nll)
+        assert fast_grads.keys() == grads.keys() and "generator.bias" in grads
+        for name, grad in grads.items():  # copy_changes works in float32 (sums in other orders)
+            torch.testing.assert_close(fast_grads[name], grad, rtol=1e-5, atol=1e-6,
+                                       msg=lambda text, name=name: f"{name}: {text}")  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def glossary_run(lexicon_task, tmp_path_factory) -> Path:
     config = tiny_config(

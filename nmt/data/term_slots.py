@@ -25,11 +25,12 @@ def collate_slots(
     slots of the batch; sentences without entries get none."""
     batch = len(entries)
     slots = max((sum(len(ids) for _, _, ids in row) for row in entries), default=0)
-    span = torch.zeros(batch, slots, source_length)
-    pieces = torch.full((batch, slots), pad_id, dtype=torch.long)
-    first = torch.zeros(batch, slots, dtype=torch.bool)
-    mask = torch.zeros(batch, slots, dtype=torch.bool)
-    predecessor = torch.arange(slots).repeat(batch, 1)
+    # Built as lists and made tensors once: a tensor write per slot cost ~5 ms per batch.
+    pieces = [[pad_id] * slots for _ in range(batch)]
+    first = [[False] * slots for _ in range(batch)]
+    mask = [[False] * slots for _ in range(batch)]
+    predecessor = [list(range(slots)) for _ in range(batch)]
+    span_rows, span_slots, span_starts, span_ends = [], [], [], []
     for row, sentence_entries in enumerate(entries):
         slot = 0
         for start, end, ids in sentence_entries:
@@ -37,11 +38,27 @@ def collate_slots(
                 raise ValueError(f"entry span [{start}, {end}) with {len(ids)} pieces does not "
                                  f"fit a source of {source_length}")  # fmt: skip
             for position, piece in enumerate(ids):
-                span[row, slot, start:end] = 1.0 / (end - start)
-                pieces[row, slot] = piece
-                first[row, slot] = position == 0
-                mask[row, slot] = True
+                span_rows.append(row)
+                span_slots.append(slot)
+                span_starts.append(start)
+                span_ends.append(end)
+                pieces[row][slot] = piece
+                first[row][slot] = position == 0
+                mask[row][slot] = True
                 if position:
-                    predecessor[row, slot] = slot - 1
+                    predecessor[row][slot] = slot - 1
                 slot += 1
-    return GlossarySlots(span, pieces, first, mask, predecessor)
+    positions = torch.arange(source_length)
+    starts, ends = torch.tensor(span_starts), torch.tensor(span_ends)
+    on_span = (positions >= starts[:, None]) & (positions < ends[:, None])  # [slots, S]
+    span = torch.zeros(batch, slots, source_length)
+    span[torch.tensor(span_rows, dtype=torch.long), torch.tensor(span_slots, dtype=torch.long)] = (
+        on_span / (ends - starts)[:, None]
+    )
+    return GlossarySlots(
+        span,
+        torch.tensor(pieces, dtype=torch.long).reshape(batch, slots),
+        torch.tensor(first, dtype=torch.bool).reshape(batch, slots),
+        torch.tensor(mask, dtype=torch.bool).reshape(batch, slots),
+        torch.tensor(predecessor, dtype=torch.long).reshape(batch, slots),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -53,3 +54,8 @@ class TokenScores(NamedTuple):
         if keep is not None:
             loss, nll = loss[keep], nll[keep]
         return loss.sum(), nll.sum()
+
+
+# (log_probs [N, V], target [N], with_mean) -> TokenScores: `TokenScores.of`, or the equal
+# nmt.models.fast.token_scores with a cheaper backward.
+ScoreTokens = Callable[[torch.Tensor, torch.Tensor, bool], TokenScores]

@@ -137,9 +137,9 @@ class TermSampler(RandomCollate):
             invented.append(swapped)
         batch = collate_translation(rows)
         # tgt_out is tgt_ids + EOS, padded: a token keeps its position in tgt_ids.
-        mask = torch.zeros_like(batch.tgt_out, dtype=torch.bool)
-        for row, swapped in enumerate(invented):
-            mask[row, : len(swapped)] = torch.tensor(swapped, dtype=torch.bool)
+        width = batch.tgt_out.size(1)
+        mask = torch.tensor([swapped + [False] * (width - len(swapped)) for swapped in invented],
+                            dtype=torch.bool).reshape(batch.tgt_out.shape)  # fmt: skip
         return batch._replace(
             glossary=collate_slots(entries, batch.src.size(1), PAD_ID), invented=mask
         )
