@@ -1,6 +1,5 @@
 """The CPU replacements for torch.tanh, nn.Dropout and one RNN step compute what torch's own ones
-compute, a loss's scores with the one-pass backward what gather and mean give, and the glossary
-memory's training scores what its mixture over the vocabulary gives."""
+compute, and the glossary memory's training scores what its mixture over the vocabulary gives."""
 
 import pytest
 import torch
@@ -8,7 +7,6 @@ import torch
 from nmt.data.special import PAD_ID
 from nmt.models.fast.copy_scores import copy_scores
 from nmt.models.fast.ops import Dropout, rnn_step, tanh
-from nmt.models.fast.token_scores import picked_log_probs, token_scores
 from nmt.models.glossary import CopyWeights, mixture_scores
 from nmt.models.loss import TokenScores
 from nmt.models.recurrent import build_rnn
@@ -94,63 +92,15 @@ def test_copy_scores_equal_the_mixture_built_over_the_vocabulary(with_mean):
                                    torch.zeros(4, 1)], dim=1)  # fmt: skip
         weights = torch.softmax(with_sentinel, dim=-1)[:, :-1]
         copy = CopyWeights(weights, weights.sum(-1), pieces)
-        return scores_of(log_probs, copy, target, with_mean)
+        generated = TokenScores.of(log_probs, target, with_mean)
+        return scores_of(generated, log_probs, copy, target)
 
     plain, fast = both(mixture_scores), both(copy_scores)
-    for plain_scores, fast_scores in zip(plain, fast):  # the output layer's, the mixture's
-        torch.testing.assert_close(fast_scores.target, plain_scores.target)
-        if with_mean:
-            torch.testing.assert_close(fast_scores.mean, plain_scores.mean)
-        else:
-            assert fast_scores.mean is None and plain_scores.mean is None
-
-    def loss(found):  # the mixture's loss and, as the generator loss does, the output layer's
-        smoothing = 0.1 if with_mean else 0.0
-        return sum(found[1].smoothed_sums(smoothing)) + 0.3 * found[0].smoothed_sums(smoothing)[0]
-
+    torch.testing.assert_close(fast.target, plain.target)
+    if with_mean:
+        torch.testing.assert_close(fast.mean, plain.mean)
+    loss = lambda found: sum(found.smoothed_sums(0.1 if with_mean else 0.0))  # noqa: E731
     plain_grads = torch.autograd.grad(loss(plain), (logits, scores))
     fast_grads = torch.autograd.grad(loss(fast), (logits, scores))
     for plain_grad, fast_grad in zip(plain_grads, fast_grads):
         torch.testing.assert_close(fast_grad, plain_grad)
-
-
-@pytest.mark.parametrize("with_mean", [True, False])
-def test_token_scores_equal_gather_and_mean_with_their_gradients(with_mean):
-    """Values and gradients of the one-pass backward against autograd's gather and mean, with a
-    target repeated in a row's columns, and with only the mean or only the picks in the loss."""
-    torch.manual_seed(0)
-    logits = torch.randn(5, 30).requires_grad_()
-    target = torch.tensor([3, 0, 29, 3, 17])
-    columns = torch.tensor([[3, 3, 7], [0, 1, 2], [29, 5, 5], [4, 3, 9], [17, 17, 17]])
-
-    def plain_parts(log_probs):
-        return TokenScores.of(log_probs, target, with_mean), log_probs.gather(1, columns)
-
-    def fast_parts(log_probs):
-        return token_scores(log_probs, target, with_mean), picked_log_probs(
-            log_probs, columns, with_mean
-        )[0]
-
-    log_probs = torch.log_softmax(logits, dim=-1).detach()
-    (plain, plain_picked), (fast, fast_picked) = plain_parts(log_probs), fast_parts(log_probs)
-    torch.testing.assert_close(fast.target, plain.target)
-    torch.testing.assert_close(fast_picked, plain_picked)
-    if with_mean:
-        torch.testing.assert_close(fast.mean, plain.mean)
-        torch.testing.assert_close(picked_log_probs(log_probs, columns, True)[1], plain.mean)
-        losses = [
-            lambda scores, picked: sum(scores.smoothed_sums(0.1)) + (picked * picked).sum(),
-            lambda scores, picked: (scores.mean * torch.arange(5.0)).sum(),  # no picks
-        ]
-    else:
-        assert fast.mean is None and picked_log_probs(log_probs, columns, False)[1] is None
-        losses = [
-            lambda scores, picked: (scores.target * torch.arange(5.0)).sum() + picked.sum(),
-            lambda scores, picked: (picked * picked).sum(),  # no target
-        ]
-    for loss in losses:
-        grads = [
-            torch.autograd.grad(loss(*parts(torch.log_softmax(logits, dim=-1))), logits)[0]
-            for parts in (plain_parts, fast_parts)
-        ]
-        torch.testing.assert_close(grads[1], grads[0])

@@ -212,9 +212,10 @@ def test_the_output_layer_alone_learns_every_real_token_but_no_swap(weight):
 
 @pytest.mark.parametrize("smoothing", [0.1, 0.0])
 def test_the_training_loss_takes_the_same_values_and_gradients_through_the_speed_paths(smoothing):
-    """`model.custom_kernels` reads the loss's scores with a one-pass backward (and the copy
-    mixture at the slots only); plain PyTorch must give the same loss and gradients, for a batch
-    with glossary memory (the output layer's own loss added) and for one without."""
+    """With `model.custom_kernels` the loss scores the copy mixture at the slot pieces only
+    (nmt.models.fast.copy_scores); plain PyTorch must give the same loss and gradients through
+    the whole model, for a batch with glossary memory (the output layer's own loss added) and
+    for one without."""
     example = {"src_ids": [5, 6, 7, 2], "tgt_ids": [10, 11, 12, 11], "term_starts": [1],
                "term_ends": [2], "term_ids": [[11]], "term_target_starts": [1]}  # fmt: skip
     other = {**example, "src_ids": [8, 9, 2], "tgt_ids": [13, 14, 15, 16], "term_ids": [[14, 15]]}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -54,8 +53,3 @@ class TokenScores(NamedTuple):
         if keep is not None:
             loss, nll = loss[keep], nll[keep]
         return loss.sum(), nll.sum()
-
-
-# (log_probs [N, V], target [N], with_mean) -> TokenScores: `TokenScores.of`, or the equal
-# nmt.models.fast.token_scores with a cheaper backward.
-ScoreTokens = Callable[[torch.Tensor, torch.Tensor, bool], TokenScores]

@@ -22,7 +22,6 @@ from nmt.data.term_slots import GlossarySlots
 from nmt.models.embedding import TokenDropout
 from nmt.models.encoder import Bridge, RecurrentEncoder
 from nmt.models.glossary import CopyWeights, GlossaryBank, GlossaryMemory, mix_copy
-from nmt.models.loss import ScoreTokens, TokenScores
 
 
 class SearchStep(NamedTuple):
@@ -61,11 +60,9 @@ class Seq2Seq(nn.Module):
         generator: nn.Linear,
         glossary: GlossaryMemory | None = None,
         word_dropout: float = 0.0,
-        token_scores: ScoreTokens = TokenScores.of,
     ) -> None:
         """`word_dropout`: the share of source and target input tokens that teacher-forced
-        training replaces by <unk> (search never drops any). `token_scores`: how a loss reads
-        the target's scores from `target_distributions` (nmt.models.loss)."""
+        training replaces by <unk> (search never drops any)."""
         super().__init__()
         self.encoder = encoder
         self.bridge = bridge
@@ -73,7 +70,6 @@ class Seq2Seq(nn.Module):
         self.generator = generator
         self.glossary = glossary
         self.word_dropout = TokenDropout(word_dropout, kept_ids=(PAD_ID, BOS_ID, EOS_ID))
-        self.token_scores = token_scores
 
     def encode(
         self, src: torch.Tensor, src_lengths: torch.Tensor, glossary: GlossarySlots | None = None

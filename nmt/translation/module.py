@@ -17,6 +17,7 @@ from nmt.engine.config import OptimConfig
 from nmt.engine.optim import configure_optimization, schedule_callbacks
 from nmt.engine.throughput import TrainingLog
 from nmt.engine.validation import ValidationTally
+from nmt.models.loss import TokenScores, smoothed_nll
 from nmt.models.seq2seq import Seq2Seq
 from nmt.search import greedy_search
 from nmt.translation.batch import TranslationBatch
@@ -74,13 +75,12 @@ class LitSeq2Seq(L.LightningModule):
             batch.src, batch.src_lengths, batch.tgt_in, non_pad, batch.glossary
         )
         smoothing = self.optim.label_smoothing
-        with_mean = smoothing > 0  # without smoothing the mean's backward would be wasted
         if found.copy is None:
-            scores = self.model.token_scores(found.log_probs, target, with_mean)
-            loss_sum, nll_sum = scores.smoothed_sums(smoothing)
+            loss_sum, nll_sum = smoothed_nll(found.log_probs, target, smoothing)
         else:
+            generated = TokenScores.of(found.log_probs, target, with_mean=smoothing > 0)
             copy_scores = self.model.glossary.copy_scores
-            generated, mixture = copy_scores(found.log_probs, found.copy, target, with_mean)
+            mixture = copy_scores(generated, found.log_probs, found.copy, target)
             loss_sum, nll_sum = mixture.smoothed_sums(smoothing)
             if self.glossary_generator_loss > 0:
                 real = None if batch.invented is None else ~batch.invented[non_pad]

@@ -5,7 +5,6 @@ faster on the CPUs nmt is measured on (docs/RESULTS.md).
   devices use torch's own);
 - `fed_lstm`: input feeding through an nn.LSTM's own weights, one product per step;
 - `input_feeding`: the one-layer LSTM + additive attention loop with a hand-written backward;
-- `token_scores`: a loss's scores of log-probabilities with a one-pass backward;
 - `copy_scores`: the glossary memory's training scores without its vocabulary-wide mixture.
 
 Model builders choose them once, from the config switch `model.custom_kernels`: `kernels` gives
@@ -25,9 +24,7 @@ from nmt.models.fast import ops
 from nmt.models.fast.copy_scores import copy_scores
 from nmt.models.fast.fed_lstm import fed_lstm_loop
 from nmt.models.fast.input_feeding import fused_input_feeding, fused_loop_applies
-from nmt.models.fast.token_scores import token_scores
 from nmt.models.glossary import CopyScores, mixture_scores
-from nmt.models.loss import ScoreTokens, TokenScores
 
 RnnStep = Callable[[nn.RNNBase, torch.Tensor, Any], tuple[torch.Tensor, Any]]
 
@@ -38,7 +35,6 @@ class Kernels(NamedTuple):
     tanh: Callable[[torch.Tensor], torch.Tensor]
     dropout: Callable[[float], nn.Module]  # probability -> dropout module
     rnn_step: RnnStep  # (rnn, inputs [B, 1, E], state) -> rnn(inputs, state), one time step
-    token_scores: ScoreTokens  # a loss's scores of log-probabilities (nmt.models.loss)
     copy_scores: CopyScores  # the glossary memory's training scores (nmt.models.glossary)
 
 
@@ -46,8 +42,8 @@ def plain_rnn_step(rnn: nn.RNNBase, inputs: torch.Tensor, state: Any) -> tuple[t
     return rnn(inputs, state)
 
 
-PLAIN = Kernels(torch.tanh, nn.Dropout, plain_rnn_step, TokenScores.of, mixture_scores)
-CUSTOM = Kernels(ops.tanh, ops.Dropout, ops.rnn_step, token_scores, copy_scores)
+PLAIN = Kernels(torch.tanh, nn.Dropout, plain_rnn_step, mixture_scores)
+CUSTOM = Kernels(ops.tanh, ops.Dropout, ops.rnn_step, copy_scores)
 
 
 def kernels(custom: bool) -> Kernels:
