@@ -25,7 +25,8 @@ def collate_slots(
     slots of the batch; sentences without entries get none."""
     batch = len(entries)
     slots = max((sum(len(ids) for _, _, ids in row) for row in entries), default=0)
-    # Built as lists and made tensors once: a tensor write per slot cost ~5 ms per batch.
+    # Built as lists and made tensors once: writing tensors slot by slot took about 2.5 of the
+    # 6 ms that fetching and collating a training batch took.
     pieces = [[pad_id] * slots for _ in range(batch)]
     first = [[False] * slots for _ in range(batch)]
     mask = [[False] * slots for _ in range(batch)]
