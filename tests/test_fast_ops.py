@@ -1,5 +1,6 @@
-"""The CPU replacements for torch.tanh, nn.Dropout and one RNN step compute what torch's own ones
-compute, and the glossary memory's training scores what its mixture over the vocabulary gives."""
+"""The CPU replacements for torch.tanh, nn.Dropout, one RNN step and a product with a reused weight
+compute what torch's own ones compute, and the glossary memory's training scores what its
+mixture over the vocabulary gives."""
 
 import pytest
 import torch
@@ -7,6 +8,7 @@ import torch
 from nmt.data.special import PAD_ID
 from nmt.models.fast.copy_scores import copy_scores
 from nmt.models.fast.ops import Dropout, rnn_step, tanh
+from nmt.models.fast.packed import PackedWeight, onednn_applies
 from nmt.models.glossary import CopyWeights, mixture_scores
 from nmt.models.loss import TokenScores
 from nmt.models.recurrent import build_rnn
@@ -51,6 +53,31 @@ def test_dropout_is_the_identity_in_evaluation_and_rejects_a_bad_probability():
 
 def dropout_output_is(dropout: Dropout, inputs: torch.Tensor) -> bool:
     return dropout(inputs) is inputs
+
+
+def test_packed_weight_products_match_torch_for_any_rows_and_strides():
+    """The step loops' products: fewer rows than packed for, more, none, a column slice as input,
+    and with rows added; float32 through oneDNN (where built in), float64 through torch."""
+    torch.manual_seed(0)
+    weight = torch.randn(96, 48)
+    product = PackedWeight(weight.t(), rows=16)  # a transposed view, as the backward passes use
+    assert (product.packed is not None) == onednn_applies(weight)
+    wide = torch.randn(40, 200)
+    for inputs in (torch.randn(16, 96), torch.randn(5, 96), torch.randn(40, 96), wide[:, 3:99]):
+        expected = inputs @ weight
+        torch.testing.assert_close(product(inputs), expected)
+        added = wide[: len(inputs), 100:148]
+        torch.testing.assert_close(product(inputs, added), expected + added)
+    assert product(torch.randn(0, 96)).shape == (0, 48)
+    double = PackedWeight(weight.double(), rows=8)
+    assert double.packed is None
+    inputs = torch.randn(8, 48, dtype=torch.float64)
+    assert torch.equal(double(inputs), inputs @ weight.double().t())
+    torch._C._set_mkldnn_enabled(False)  # flags() would also warn about TF32 (see rnn_step)
+    try:
+        assert PackedWeight(weight, rows=8).packed is None
+    finally:
+        torch._C._set_mkldnn_enabled(True)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])

@@ -31,6 +31,7 @@ from torch import nn
 from nmt.models.attention import AdditiveAttention
 from nmt.models.fast.fed_lstm import fed_lstm_loop
 from nmt.models.fast.ops import tanh_of_doubled_
+from nmt.models.fast.packed import PackedWeight
 from nmt.models.recurrent import current_weights
 
 if TYPE_CHECKING:
@@ -128,13 +129,14 @@ class InputFeedingLoop(torch.autograd.Function):
         # s = sigmoid(2 (W_q h + keys)): then e v = 2 s v - sum(v), and the constant drops out
         # of the softmax.
         doubled_keys = keys.index_select(0, order).mul_(2)
-        doubled_query_weight = query_weight.t() * 2
+        gate_product = PackedWeight(weight, batch)
+        doubled_query = PackedWeight(query_weight * 2, batch)
         doubled_energy = energy * 2
-        doubled_output_weight = output_weight.t() * 2
+        doubled_output = PackedWeight(output_weight * 2, batch)
         for t, count in enumerate(counts):
             rows = slice(starts[t], starts[t] + count)
             previous_cell = _previous_cell(first_cell, cells, starts, t, count)
-            gates = torch.addmm(known[rows], fed_inputs[rows], weight.t())
+            gates = gate_product(fed_inputs[rows], known[rows])
             act = activations[rows]
             torch.sigmoid(gates, out=act)
             act[:, candidate] = tanh_of_doubled_(gates[:, candidate].mul(2))
@@ -146,18 +148,14 @@ class InputFeedingLoop(torch.autograd.Function):
             new_hidden = hidden_context[rows, :hidden_size]
             torch.mul(output_gate, cell_tanh[rows], out=new_hidden)
             energy_t = energies[rows]
-            torch.add(
-                doubled_keys[:count], (new_hidden @ doubled_query_weight)[:, None, :], out=energy_t
-            )
+            torch.add(doubled_keys[:count], doubled_query(new_hidden)[:, None, :], out=energy_t)
             energy_t.sigmoid_()
             scores = (energy_t @ doubled_energy).masked_fill_(padding[:count], float("-inf"))
             weights[rows] = torch.softmax(scores, dim=-1)
             hidden_context[rows, hidden_size:] = torch.bmm(weights[rows, None], values[:count])[
                 :, 0
             ]
-            tanh_of_doubled_(
-                torch.mm(hidden_context[rows], doubled_output_weight, out=features[rows])
-            )
+            features[rows] = tanh_of_doubled_(doubled_output(hidden_context[rows]))
             if t + 1 < len(counts):
                 following = slice(starts[t + 1], starts[t + 1] + counts[t + 1])
                 fed_inputs[following, :feed_size] = features[rows][: counts[t + 1]]
@@ -194,6 +192,10 @@ class InputFeedingLoop(torch.autograd.Function):
         grad_hidden = features.new_zeros(batch, hidden_size)
         grad_cell = features.new_zeros(batch, hidden_size)
         quadrupled_energy = energy * 4
+        # The transposed products of the forward pass, weights laid out once (see PackedWeight).
+        gate_product = PackedWeight(weight.t(), batch)
+        query_product = PackedWeight(query_weight.t(), batch)
+        output_product = PackedWeight(output_weight.t(), batch)
         for t in reversed(range(len(counts))):
             count = counts[t]
             rows = slice(starts[t], starts[t] + count)
@@ -201,7 +203,7 @@ class InputFeedingLoop(torch.autograd.Function):
             feature = features[rows]
             grad_output = grad_outputs[rows]
             torch.addcmul(grad_feature, grad_feature * feature, feature, value=-1, out=grad_output)
-            grad_hidden_context = grad_output @ output_weight  # [n, H + K]
+            grad_hidden_context = output_product(grad_output)  # [n, H + K]
             grad_context = grad_contexts[rows]
             grad_context.copy_(grad_hidden_context[:, hidden_size:])
             # softmax backward: a (da - sum(a da)), zero where a is (padding)
@@ -222,8 +224,8 @@ class InputFeedingLoop(torch.autograd.Function):
             grad_query = grad_queries[rows]
             torch.sum(grad_energies, dim=1, out=grad_query)
             grad_keys[:count] += grad_energies
-            total_grad_hidden = torch.addmm(
-                grad_hidden_context[:, :hidden_size] + grad_hidden[:count], grad_query, query_weight
+            total_grad_hidden = query_product(
+                grad_query, grad_hidden_context[:, :hidden_size] + grad_hidden[:count]
             )
             input_gate, forget_gate, candidate_value, output_gate = activations[rows].chunk(4, 1)
             grad_input, grad_forget, grad_candidate, grad_out = grad_gates[rows].chunk(4, 1)
@@ -240,7 +242,7 @@ class InputFeedingLoop(torch.autograd.Function):
             torch.mul(carried_cell, input_gate, out=grad_candidate)
             grad_candidate.mul_(1 - candidate_value * candidate_value)
             carried_cell.mul_(forget_gate)
-            grad_fed = grad_gates[rows] @ weight  # [n, O + H]
+            grad_fed = gate_product(grad_gates[rows])  # [n, O + H]
             grad_feed[:count] = grad_fed[:, :feed_size]
             grad_hidden[:count] = grad_fed[:, feed_size:]
         grad_weight = grad_gates.t() @ fed_inputs

@@ -1,0 +1,46 @@
+"""Products with one weight over many small inputs, through oneDNN with the weight laid out once.
+
+A step loop multiplies a few dozen rows by the same weight at every time step. torch's float32
+`mm` (MKL) ran such products at 87-143 GFLOP/s on the 2-core AVX512 AMD EPYC; oneDNN's matmul,
+given the weight already in its own blocked layout, at 155-223 (`benchmarks/cpu_limits.py`).
+Laying out a [2048, 1024] weight takes about 1 ms, so a loop packs its weights once per call.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def onednn_applies(weight: torch.Tensor) -> bool:
+    """Whether `PackedWeight` can run `weight` through oneDNN: float32 on the CPU, oneDNN built
+    in and enabled."""
+    return (
+        weight.device.type == "cpu"
+        and weight.dtype == torch.float32
+        and torch.backends.mkldnn.is_available()
+        and torch._C._get_mkldnn_enabled()
+        and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
+    )
+
+
+class PackedWeight:
+    """`inputs @ weight.t()` (a linear layer without bias) for many inputs of up to `rows` rows,
+    optionally plus `added`; the same values as torch's product up to float32 rounding. Falls
+    back to torch's product where oneDNN does not apply. The weight is read once, at packing:
+    later changes to it are not seen. Carries no gradient."""
+
+    def __init__(self, weight: torch.Tensor, rows: int) -> None:
+        self.weight = weight.detach().contiguous()  # oneDNN lays out a transposed view slowly
+        self.packed = None
+        if onednn_applies(self.weight):
+            self.packed = torch.ops.mkldnn._reorder_linear_weight(self.weight, max(rows, 1))
+
+    def __call__(self, inputs: torch.Tensor, added: torch.Tensor | None = None) -> torch.Tensor:
+        if self.packed is None:
+            if added is None:
+                return inputs @ self.weight.t()
+            return torch.addmm(added, inputs, self.weight.t())
+        product = torch.ops.mkldnn._linear_pointwise
+        if added is None:
+            return product(inputs, self.packed, None, "none", [], "")
+        return product.binary(inputs, added, self.packed, None, "add")
