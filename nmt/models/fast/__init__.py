@@ -4,7 +4,8 @@ faster on the CPUs nmt is measured on (docs/RESULTS.md).
 - `ops`: tanh through sigmoid, a cheaper dropout mask, one RNN step without oneDNN (CPU; other
   devices use torch's own);
 - `fed_lstm`: input feeding through an nn.LSTM's own weights, one product per step;
-- `input_feeding`: the one-layer LSTM + additive attention loop with a hand-written backward;
+- `input_feeding`: the one-layer LSTM + additive attention loop with a hand-written backward (its
+  per-step products through `packed`: oneDNN with each weight laid out once per batch);
 - `copy_scores`: the glossary memory's training scores without its vocabulary-wide mixture.
 
 Model builders choose them once, from the config switch `model.custom_kernels`: `kernels` gives

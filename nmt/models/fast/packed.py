@@ -4,11 +4,22 @@ A step loop multiplies a few dozen rows by the same weight at every time step. t
 `mm` (MKL) ran such products at 87-143 GFLOP/s on the 2-core AVX512 AMD EPYC; oneDNN's matmul,
 given the weight already in its own blocked layout, at 155-223 (`benchmarks/cpu_limits.py`).
 Laying out a [2048, 1024] weight takes about 1 ms, so a loop packs its weights once per call.
+
+oneDNN builds a primitive for every input row count and keeps it in its primitive cache, which
+the `nmt` command holds to 64 entries (nmt.engine.allocator). A packed loop's steps have every
+row count from 1 to the batch size, six weights each: the cache then evicts every primitive
+before its next use, and building them anew ate the whole gain (in-process rounds with the cache
+at 64: no faster than torch's product). So inputs are padded to a multiple of `ROW_MULTIPLE`
+rows: a few dozen primitives, and the padding costs little since length-bucketed batches have
+few short steps.
 """
 
 from __future__ import annotations
 
 import torch
+from torch import nn
+
+ROW_MULTIPLE = 16
 
 
 def onednn_applies(weight: torch.Tensor) -> bool:
@@ -41,6 +52,12 @@ class PackedWeight:
                 return inputs @ self.weight.t()
             return torch.addmm(added, inputs, self.weight.t())
         product = torch.ops.mkldnn._linear_pointwise
+        rows = inputs.size(0)
+        padding = -rows % ROW_MULTIPLE
+        if padding:
+            inputs = nn.functional.pad(inputs, (0, 0, 0, padding))
+            result = product(inputs, self.packed, None, "none", [], "")[:rows]
+            return result if added is None else result.add_(added)
         if added is None:
             return product(inputs, self.packed, None, "none", [], "")
         return product.binary(inputs, added, self.packed, None, "add")
