@@ -1,16 +1,17 @@
 """Products with one weight over many small inputs, through oneDNN with the weight laid out once.
 
-A step loop multiplies a few dozen rows by the same weight at every time step. torch's float32
-`mm` (MKL) ran such products at 87-143 GFLOP/s on the 2-core AVX512 AMD EPYC; oneDNN's matmul,
-given the weight already in its own blocked layout, at 155-223 (`benchmarks/cpu_limits.py`).
-Laying out a [2048, 1024] weight takes about 1 ms, so a loop packs its weights once per call.
+A step loop multiplies a few dozen rows by the same weight at every time step. At the
+input-feeding loop's shapes (20 to 64 rows) torch's float32 `mm` (MKL) ran at 87-143 GFLOP/s on
+the 2-core AVX512 AMD EPYC, oneDNN's matmul with the weight already in its own blocked layout at
+155-223 (`benchmarks/cpu_limits.py` prints one of these shapes). Laying out a [2048, 1024]
+weight takes about 1 ms, so a loop packs its weights once per call.
 
 oneDNN builds a primitive for every input row count and keeps it in its primitive cache, which
 the `nmt` command holds to 64 entries (nmt.engine.allocator). A packed loop's steps have every
 row count from 1 to the batch size, six weights each: the cache then evicts every primitive
 before its next use, and building them anew ate the whole gain (in-process rounds with the cache
 at 64: no faster than torch's product). So inputs are padded to a multiple of `ROW_MULTIPLE`
-rows: a few dozen primitives, and the padding costs little since length-bucketed batches have
+rows: four row counts per weight, and the padding costs little since length-bucketed batches have
 few short steps.
 """
 
