@@ -192,10 +192,11 @@ class InputFeedingLoop(torch.autograd.Function):
         grad_hidden = features.new_zeros(batch, hidden_size)
         grad_cell = features.new_zeros(batch, hidden_size)
         quadrupled_energy = energy * 4
-        # The transposed products of the forward pass, weights laid out once (see PackedWeight).
-        gate_product = PackedWeight(weight.t(), batch)
-        query_product = PackedWeight(query_weight.t(), batch)
-        output_product = PackedWeight(output_weight.t(), batch)
+        # The forward products' transposes, weights laid out once (see PackedWeight): each takes
+        # a product's output gradient to its input gradient.
+        fed_from_gates = PackedWeight(weight.t(), batch)
+        hidden_from_query = PackedWeight(query_weight.t(), batch)
+        hidden_context_from_output = PackedWeight(output_weight.t(), batch)
         for t in reversed(range(len(counts))):
             count = counts[t]
             rows = slice(starts[t], starts[t] + count)
@@ -203,7 +204,7 @@ class InputFeedingLoop(torch.autograd.Function):
             feature = features[rows]
             grad_output = grad_outputs[rows]
             torch.addcmul(grad_feature, grad_feature * feature, feature, value=-1, out=grad_output)
-            grad_hidden_context = output_product(grad_output)  # [n, H + K]
+            grad_hidden_context = hidden_context_from_output(grad_output)  # [n, H + K]
             grad_context = grad_contexts[rows]
             grad_context.copy_(grad_hidden_context[:, hidden_size:])
             # softmax backward: a (da - sum(a da)), zero where a is (padding)
@@ -224,7 +225,7 @@ class InputFeedingLoop(torch.autograd.Function):
             grad_query = grad_queries[rows]
             torch.sum(grad_energies, dim=1, out=grad_query)
             grad_keys[:count] += grad_energies
-            total_grad_hidden = query_product(
+            total_grad_hidden = hidden_from_query(
                 grad_query, grad_hidden_context[:, :hidden_size] + grad_hidden[:count]
             )
             input_gate, forget_gate, candidate_value, output_gate = activations[rows].chunk(4, 1)
@@ -242,7 +243,7 @@ class InputFeedingLoop(torch.autograd.Function):
             torch.mul(carried_cell, input_gate, out=grad_candidate)
             grad_candidate.mul_(1 - candidate_value * candidate_value)
             carried_cell.mul_(forget_gate)
-            grad_fed = gate_product(grad_gates[rows])  # [n, O + H]
+            grad_fed = fed_from_gates(grad_gates[rows])  # [n, O + H]
             grad_feed[:count] = grad_fed[:, :feed_size]
             grad_hidden[:count] = grad_fed[:, feed_size:]
         grad_weight = grad_gates.t() @ fed_inputs

@@ -1,10 +1,10 @@
 """Products with one weight over many small inputs, through oneDNN with the weight laid out once.
 
-A step loop multiplies a few dozen rows by the same weight at every time step. At the
-input-feeding loop's shapes (20 to 64 rows) torch's float32 `mm` (MKL) ran at 87-143 GFLOP/s on
-the 2-core AVX512 AMD EPYC, oneDNN's matmul with the weight already in its own blocked layout at
-155-223 (`benchmarks/cpu_limits.py` prints one of these shapes). Laying out a [2048, 1024]
-weight takes about 1 ms, so a loop packs its weights once per call.
+A step loop multiplies a few dozen rows by the same weight at every time step. For the
+input-feeding loop's gates (1024 -> 2048) at 64 and 20 rows torch's float32 `mm` (MKL) ran at
+121 and 98 GFLOP/s on the 2-core AVX512 AMD EPYC, oneDNN's matmul with the weight already in its
+own blocked layout at 195 and 193 (`benchmarks/cpu_limits.py` prints these). Laying out a
+[2048, 1024] weight takes about 1 ms, so a loop packs its weights once per call.
 
 oneDNN builds a primitive for every input row count and keeps it in its primitive cache, which
 the `nmt` command holds to 64 entries (nmt.engine.allocator). A packed loop's steps have every
@@ -42,13 +42,15 @@ class PackedWeight:
     later changes to it are not seen. Carries no gradient."""
 
     def __init__(self, weight: torch.Tensor, rows: int) -> None:
-        self.weight = weight.detach().contiguous()  # oneDNN lays out a transposed view slowly
-        self.packed = None
-        if onednn_applies(self.weight):
-            self.packed = torch.ops.mkldnn._reorder_linear_weight(self.weight, max(rows, 1))
+        weight = weight.detach()
+        self.weight, self.packed = weight, None  # torch's product uses the weight, oneDNN `packed`
+        if onednn_applies(weight):
+            # from a contiguous copy: oneDNN lays out a transposed view several times slower
+            self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), max(rows, 1))
+            self.weight = None
 
     def __call__(self, inputs: torch.Tensor, added: torch.Tensor | None = None) -> torch.Tensor:
-        if self.packed is None:
+        if self.weight is not None:
             if added is None:
                 return inputs @ self.weight.t()
             return torch.addmm(added, inputs, self.weight.t())
