@@ -1,6 +1,8 @@
-"""The CPU replacements for torch.tanh, nn.Dropout, one RNN step and a product with a reused weight
-compute what torch's own ones compute, and the glossary memory's training scores what its
-mixture over the vocabulary gives."""
+"""The CPU replacements for torch.tanh, nn.Dropout, one RNN step, a product with a reused weight
+and the encoder's LSTM over packed sequences compute what torch's own ones compute, and the
+glossary memory's training scores what its mixture over the vocabulary gives."""
+
+import dataclasses
 
 import pytest
 import torch
@@ -9,9 +11,12 @@ from nmt.data.special import PAD_ID
 from nmt.models.fast.copy_scores import copy_scores
 from nmt.models.fast.ops import Dropout, rnn_step, tanh
 from nmt.models.fast.packed import PackedWeight, onednn_applies
+from nmt.models.fast.packed_lstm import packed_lstm, packed_lstm_applies
 from nmt.models.glossary import CopyWeights, mixture_scores
 from nmt.models.loss import TokenScores
-from nmt.models.recurrent import build_rnn
+from nmt.models.recurrent import build_rnn, run_packed
+from nmt.translation.config import ModelConfig
+from nmt.translation.model import build_seq2seq
 
 
 def test_tanh_values_and_gradient_match_torch():
@@ -131,3 +136,54 @@ def test_copy_scores_equal_the_mixture_built_over_the_vocabulary(with_mean):
     fast_grads = torch.autograd.grad(loss(fast), (logits, scores))
     for plain_grad, fast_grad in zip(plain_grads, fast_grads):
         torch.testing.assert_close(fast_grad, plain_grad)
+
+
+@pytest.mark.parametrize("bidirectional", [True, False], ids=["bidirectional", "forward"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+def test_packed_lstm_computes_what_torch_lstm_computes_over_packed_sequences(bidirectional, dtype):
+    """The encoder's hand-written loop gives nn.LSTM's outputs (zero on padding), final hidden
+    states and cells, and the gradients of the inputs and every weight, for sentences of
+    lengths 1 to the batch's width, with a padded column no sentence reaches."""
+    torch.manual_seed(0)
+    rnn = build_rnn("lstm", 5, 7, bidirectional=bidirectional).to(dtype)
+    directions = 2 if bidirectional else 1
+    lengths = torch.tensor([4, 7, 1, 3, 7, 2])
+    inputs = torch.randn(6, 8, 5, dtype=dtype)
+    output_grads = [
+        torch.randn(6, 8, directions * 7, dtype=dtype),
+        torch.randn(directions, 6, 7, dtype=dtype),
+        torch.randn(directions, 6, 7, dtype=dtype),
+    ]
+
+    def run(run_layer):
+        rnn.zero_grad()
+        leaf = inputs.clone().requires_grad_()
+        outputs, (hidden, cell) = run_layer(rnn, leaf, lengths)
+        results = [outputs, hidden, cell]
+        sum((result * grad).sum() for result, grad in zip(results, output_grads)).backward()
+        return results + [leaf.grad] + [p.grad.clone() for p in rnn.parameters()]
+
+    assert packed_lstm_applies(rnn, inputs)
+    fast, plain = run(packed_lstm), run(run_packed)
+    assert torch.all(fast[0][lengths[:, None] <= torch.arange(8)] == 0)  # padding
+    rtol, atol = (1e-7, 1e-9) if dtype == torch.float64 else (1e-5, 1e-6)
+    names = ["outputs", "final hidden", "final cell", "input gradient"]
+    names += [name for name, _ in rnn.named_parameters()]
+    for name, mine, theirs in zip(names, fast, plain, strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=rtol, atol=atol, msg=name)
+
+
+def test_packed_lstm_leaves_other_layers_and_autocast_to_torch():
+    """Two layers, a GRU, or autocast: `packed_lstm` is `run_packed`; the builder gives the
+    encoder the loop only with model.custom_kernels."""
+    lstm = build_rnn("lstm", 5, 7, bidirectional=True)
+    inputs = torch.randn(2, 3, 5)
+    assert not packed_lstm_applies(build_rnn("lstm", 5, 7, num_layers=2), inputs)
+    assert not packed_lstm_applies(build_rnn("gru", 5, 7), inputs)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not packed_lstm_applies(lstm, inputs)
+    assert not packed_lstm_applies(lstm, inputs.to(torch.bfloat16))
+    config = ModelConfig(embedding_size=5, encoder_hidden_size=7, decoder_hidden_size=8)
+    assert build_seq2seq(config, 11, 11).encoder.run is packed_lstm
+    plain = dataclasses.replace(config, custom_kernels=False)
+    assert build_seq2seq(plain, 11, 11).encoder.run is run_packed

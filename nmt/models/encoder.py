@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from nmt.models.recurrent import run_packed
+from nmt.models.recurrent import RnnState, run_packed
 from nmt.models.weight_drop import RecurrentWeightDropout
 
 
@@ -18,19 +19,24 @@ class EncoderOutput(NamedTuple):
     final_cell: torch.Tensor | None  # [B, L, D*H] (LSTM only)
 
 
+RunPacked = Callable[[nn.RNNBase, torch.Tensor, torch.Tensor], tuple[torch.Tensor, RnnState]]
+
+
 class RecurrentEncoder(nn.Module):
     """Reads a padded batch of source ids; padding never enters the recurrence (packing).
-    `weight_dropout` drops the recurrent weights in training (none by default)."""
+    `weight_dropout` drops the recurrent weights in training (none by default); `run` runs the
+    layer (`nmt.models.recurrent.run_packed`, or a faster equal function of nmt.models.fast)."""
 
     def __init__(
         self, embedding: nn.Embedding, rnn: nn.RNNBase, dropout: nn.Module,
-        weight_dropout: RecurrentWeightDropout | None = None,
+        weight_dropout: RecurrentWeightDropout | None = None, run: RunPacked = run_packed,
     ) -> None:  # fmt: skip
         super().__init__()
         self.embedding = embedding
         self.rnn = rnn
         self.dropout = dropout
         self.weight_dropout = weight_dropout or RecurrentWeightDropout(0.0)
+        self.run = run
         self.num_directions = 2 if rnn.bidirectional else 1
 
     @property
@@ -42,7 +48,7 @@ class RecurrentEncoder(nn.Module):
         batch_size, src_len = src.shape
         embedded = self.dropout(self.embedding(src))  # [B, S, E]
         with self.weight_dropout.dropped(self.rnn):
-            outputs, state = run_packed(self.rnn, embedded, src_lengths)
+            outputs, state = self.run(self.rnn, embedded, src_lengths)
         outputs = self.dropout(outputs)
         positions = torch.arange(src_len, device=src.device)
         mask = positions[None, :] < src_lengths.to(src.device)[:, None]

@@ -45,6 +45,7 @@ def build_seq2seq(config: ModelConfig, src_vocab_size: int, tgt_vocab_size: int)
         ),
         chosen.dropout(config.dropout),
         RecurrentWeightDropout(config.weight_dropout),
+        chosen.run_packed,
     )  # fmt: skip
     bridge = Bridge(
         encoder.output_size,

@@ -6,10 +6,12 @@ faster on the CPUs nmt is measured on (docs/RESULTS.md).
 - `fed_lstm`: input feeding through an nn.LSTM's own weights, one product per step;
 - `input_feeding`: the one-layer LSTM + additive attention loop with a hand-written backward (its
   per-step products through `packed`: oneDNN with each weight laid out once per batch);
+- `packed_lstm`: the encoder's one-layer (bidirectional) LSTM over packed sequences, the same way;
 - `copy_scores`: the glossary memory's training scores without its vocabulary-wide mixture.
 
 Model builders choose them once, from the config switch `model.custom_kernels`: `kernels` gives
-the elementwise functions and `choose_input_feeding` the teacher-forced loop. With the switch off
+the elementwise functions and the encoder's recurrence, `choose_input_feeding` the teacher-forced
+loop. With the switch off
 every model runs plain PyTorch; tests pin each speed path to the plain one.
 """
 
@@ -25,9 +27,12 @@ from nmt.models.fast import ops
 from nmt.models.fast.copy_scores import copy_scores
 from nmt.models.fast.fed_lstm import fed_lstm_loop
 from nmt.models.fast.input_feeding import fused_input_feeding, fused_loop_applies
+from nmt.models.fast.packed_lstm import packed_lstm
 from nmt.models.glossary import CopyScores, mixture_scores
+from nmt.models.recurrent import run_packed
 
 RnnStep = Callable[[nn.RNNBase, torch.Tensor, Any], tuple[torch.Tensor, Any]]
+RunPacked = Callable[[nn.RNNBase, torch.Tensor, torch.Tensor], tuple[torch.Tensor, Any]]
 
 
 class Kernels(NamedTuple):
@@ -37,14 +42,15 @@ class Kernels(NamedTuple):
     dropout: Callable[[float], nn.Module]  # probability -> dropout module
     rnn_step: RnnStep  # (rnn, inputs [B, 1, E], state) -> rnn(inputs, state), one time step
     copy_scores: CopyScores  # the glossary memory's training scores (nmt.models.glossary)
+    run_packed: RunPacked  # (rnn, inputs [B, T, E], lengths [B]) -> nmt.models.recurrent.run_packed
 
 
 def plain_rnn_step(rnn: nn.RNNBase, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
     return rnn(inputs, state)
 
 
-PLAIN = Kernels(torch.tanh, nn.Dropout, plain_rnn_step, mixture_scores)
-CUSTOM = Kernels(ops.tanh, ops.Dropout, ops.rnn_step, copy_scores)
+PLAIN = Kernels(torch.tanh, nn.Dropout, plain_rnn_step, mixture_scores, run_packed)
+CUSTOM = Kernels(ops.tanh, ops.Dropout, ops.rnn_step, copy_scores, packed_lstm)
 
 
 def kernels(custom: bool) -> Kernels:

@@ -30,8 +30,10 @@ from torch import nn
 
 from nmt.models.attention import AdditiveAttention
 from nmt.models.fast.fed_lstm import fed_lstm_loop
+from nmt.models.fast.lstm_step import lstm_step_backward_
 from nmt.models.fast.ops import tanh_of_doubled_
 from nmt.models.fast.packed import PackedWeight
+from nmt.models.fast.rows import pack, previous_rows_of, unpack, unsort
 from nmt.models.recurrent import current_weights
 
 if TYPE_CHECKING:
@@ -107,7 +109,9 @@ class InputFeedingLoop(torch.autograd.Function):
         batch, steps, _ = known_gates.shape
         hidden_size, feed_size = hidden.size(1), feed.size(1)
         source_length = keys.size(1)
-        order, counts, starts, positions = _pack(lengths, steps)
+        packing = pack(lengths, steps)
+        order, positions = packing.order, packing.positions
+        counts, starts = packing.counts, packing.starts
         total = len(positions)
         new = known_gates.new_empty
         fed_inputs = new(total, feed_size + hidden_size)  # x_t
@@ -135,7 +139,7 @@ class InputFeedingLoop(torch.autograd.Function):
         doubled_output = PackedWeight(output_weight * 2, batch)
         for t, count in enumerate(counts):
             rows = slice(starts[t], starts[t] + count)
-            previous_cell = _previous_cell(first_cell, cells, starts, t, count)
+            previous_cell = previous_rows_of(first_cell, cells, packing, t)
             gates = gate_product(fed_inputs[rows], known[rows])
             act = activations[rows]
             torch.sigmoid(gates, out=act)
@@ -160,14 +164,14 @@ class InputFeedingLoop(torch.autograd.Function):
                 following = slice(starts[t + 1], starts[t + 1] + counts[t + 1])
                 fed_inputs[following, :feed_size] = features[rows][: counts[t + 1]]
                 fed_inputs[following, feed_size:] = new_hidden[: counts[t + 1]]
-        ctx.counts, ctx.starts, ctx.shape = counts, starts, (batch, steps)
+        ctx.packing, ctx.shape = packing, (batch, steps)
         ctx.save_for_backward(
             order, positions, fed_inputs, activations, first_cell, cells, cell_tanh, energies,
             weights, hidden_context, features, weight, query_weight, energy, values, output_weight,
         )  # fmt: skip
-        attention = _unpack(weights, positions, batch, steps)
+        attention = unpack(weights, positions, batch, steps)
         ctx.mark_non_differentiable(attention)
-        return _unpack(features, positions, batch, steps), attention
+        return unpack(features, positions, batch, steps), attention
 
     @staticmethod
     def backward(ctx: Any, grad_features: torch.Tensor, _grad_attention: Any) -> tuple:
@@ -175,7 +179,8 @@ class InputFeedingLoop(torch.autograd.Function):
             order, positions, fed_inputs, activations, first_cell, cells, cell_tanh, energies,
             weights, hidden_context, features, weight, query_weight, energy, values, output_weight,
         ) = ctx.saved_tensors  # fmt: skip
-        counts, starts = ctx.counts, ctx.starts
+        packing = ctx.packing
+        counts, starts = packing.counts, packing.starts
         batch, steps = ctx.shape
         hidden_size = cells.size(1)
         feed_size = features.size(1)
@@ -228,21 +233,10 @@ class InputFeedingLoop(torch.autograd.Function):
             total_grad_hidden = hidden_from_query(
                 grad_query, grad_hidden_context[:, :hidden_size] + grad_hidden[:count]
             )
-            input_gate, forget_gate, candidate_value, output_gate = activations[rows].chunk(4, 1)
-            grad_input, grad_forget, grad_candidate, grad_out = grad_gates[rows].chunk(4, 1)
-            previous_cell = _previous_cell(first_cell, cells, starts, t, count)
-            tanh_c = cell_tanh[rows]
-            carried_cell = grad_cell[:count]
-            torch.mul(total_grad_hidden, tanh_c, out=grad_out)
-            grad_out.mul_(output_gate * (1 - output_gate))
-            carried_cell.addcmul_(total_grad_hidden * output_gate, 1 - tanh_c * tanh_c)
-            torch.mul(carried_cell, candidate_value, out=grad_input)
-            grad_input.mul_(input_gate * (1 - input_gate))
-            torch.mul(carried_cell, previous_cell, out=grad_forget)
-            grad_forget.mul_(forget_gate * (1 - forget_gate))
-            torch.mul(carried_cell, input_gate, out=grad_candidate)
-            grad_candidate.mul_(1 - candidate_value * candidate_value)
-            carried_cell.mul_(forget_gate)
+            lstm_step_backward_(
+                total_grad_hidden, grad_cell[:count], activations[rows], cell_tanh[rows],
+                previous_rows_of(first_cell, cells, packing, t), grad_gates[rows],
+            )  # fmt: skip
             grad_fed = fed_from_gates(grad_gates[rows])  # [n, O + H]
             grad_feed[:count] = grad_fed[:, :feed_size]
             grad_hidden[:count] = grad_fed[:, feed_size:]
@@ -250,57 +244,20 @@ class InputFeedingLoop(torch.autograd.Function):
         grad_output_weight = grad_outputs.t() @ hidden_context
         grad_query_weight = grad_queries.t() @ hidden_context[:, :hidden_size]
         grad_values = torch.bmm(
-            _unpack(weights, positions, batch, steps).transpose(1, 2),
-            _unpack(grad_contexts, positions, batch, steps),
+            unpack(weights, positions, batch, steps).transpose(1, 2),
+            unpack(grad_contexts, positions, batch, steps),
         )
         return (
-            _unpack(grad_gates, positions, batch, steps),
+            unpack(grad_gates, positions, batch, steps),
             None,
-            _unsort(grad_hidden, order),
-            _unsort(grad_cell, order),
-            _unsort(grad_feed, order),
+            unsort(grad_hidden, order),
+            unsort(grad_cell, order),
+            unsort(grad_feed, order),
             grad_weight,
             grad_query_weight,
             grad_energy.mul_(2),
-            _unsort(grad_keys, order),
+            unsort(grad_keys, order),
             grad_values,
             None,
             grad_output_weight,
         )
-
-
-def _pack(
-    lengths: torch.Tensor, steps: int
-) -> tuple[torch.Tensor, list[int], list[int], torch.Tensor]:
-    """Sentence order (longest first), sentences still going at each step, each step's first row,
-    and each packed row's index in a flattened `[B, T]`."""
-    order = torch.argsort(lengths, descending=True, stable=True)
-    sorted_lengths = lengths.index_select(0, order).tolist()
-    if sorted_lengths[-1] < 1:
-        raise ValueError("every target needs at least one position (the start symbol)")
-    counts = [sum(length > t for length in sorted_lengths) for t in range(sorted_lengths[0])]
-    starts = [0]
-    for count in counts[:-1]:
-        starts.append(starts[-1] + count)
-    positions = torch.cat([order[:count] * steps + t for t, count in enumerate(counts)])
-    return order, counts, starts, positions
-
-
-def _previous_cell(
-    first_cell: torch.Tensor, cells: torch.Tensor, starts: list[int], t: int, count: int
-) -> torch.Tensor:
-    """c_{t-1} of the `count` sentences still going at step t (a prefix of step t-1's rows)."""
-    if t == 0:
-        return first_cell
-    return cells[starts[t - 1] : starts[t - 1] + count]
-
-
-def _unpack(packed: torch.Tensor, positions: torch.Tensor, batch: int, steps: int) -> torch.Tensor:
-    """Packed rows `[N, ...]` -> `[B, T, ...]`, zero where no row went."""
-    flat = packed.new_zeros(batch * steps, *packed.shape[1:])
-    return flat.index_copy_(0, positions, packed).view(batch, steps, *packed.shape[1:])
-
-
-def _unsort(sorted_rows: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
-    """Rows in length order -> rows in batch order."""
-    return torch.empty_like(sorted_rows).index_copy_(0, order, sorted_rows)
