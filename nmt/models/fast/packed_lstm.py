@@ -5,7 +5,7 @@ input and its state by the weights separately, with as many rows as sentences ar
 and autograd records every step's dozen operations and walks them back one by one. The
 reference model's encoder took 64 ms of a 414 ms float32 training step that way (docs/RESULTS.md).
 `packed_lstm` computes the same function for the common case (one layer, biases, no
-projection, float32 or float64 without autocast):
+projection, float32 or float64 on the CPU without autocast):
 - the input's share of the gates is one product over all real positions, per direction;
 - the two directions step together, their element-wise work in one operation per step;
 - each step's state product runs through `PackedWeight` (oneDNN, weight laid out once);
@@ -35,10 +35,11 @@ from nmt.models.recurrent import RnnState, current_weights, run_packed
 
 def packed_lstm_applies(rnn: nn.RNNBase, inputs: torch.Tensor) -> bool:
     """Whether `packed_lstm` covers running `rnn` on `inputs`: a one-layer batch-first LSTM with
-    biases and no projection, float32 or float64 inputs, autocast off (under autocast torch's
-    LSTM runs, with autocast's casts)."""
+    biases and no projection, float32 or float64 inputs on the CPU, autocast off (under autocast
+    torch's LSTM runs, with autocast's casts; on a GPU, cuDNN's fused LSTM)."""
     return (
-        type(rnn) is nn.LSTM
+        inputs.device.type == "cpu"
+        and type(rnn) is nn.LSTM
         and rnn.num_layers == 1
         and rnn.bias
         and not rnn.proj_size
