@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from nmt.models.recurrent import RnnState, run_packed
+from nmt.models.recurrent import RunPacked, run_packed
 from nmt.models.weight_drop import RecurrentWeightDropout
 
 
@@ -17,9 +16,6 @@ class EncoderOutput(NamedTuple):
     mask: torch.Tensor  # [B, S] True on real tokens
     final_hidden: torch.Tensor  # [B, L, D*H] last state of every layer
     final_cell: torch.Tensor | None  # [B, L, D*H] (LSTM only)
-
-
-RunPacked = Callable[[nn.RNNBase, torch.Tensor, torch.Tensor], tuple[torch.Tensor, RnnState]]
 
 
 class RecurrentEncoder(nn.Module):

@@ -6,6 +6,7 @@ search; `torch.nn` recurrent layers want them layer-first (`[L, B, H]`), which t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -16,6 +17,8 @@ CellType = Literal["rnn", "gru", "lstm"]
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 RnnState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+# (rnn, inputs [B, T, E], lengths [B]) -> outputs and final state: `run_packed` or an equal function
+RunPacked = Callable[[nn.RNNBase, torch.Tensor, torch.Tensor], tuple[torch.Tensor, RnnState]]
 
 
 def build_rnn(

@@ -11,8 +11,8 @@ faster on the CPUs nmt is measured on (docs/RESULTS.md).
 
 Model builders choose them once, from the config switch `model.custom_kernels`: `kernels` gives
 the elementwise functions and the encoder's recurrence, `choose_input_feeding` the teacher-forced
-loop. With the switch off
-every model runs plain PyTorch; tests pin each speed path to the plain one.
+loop. With the switch off every model runs plain PyTorch; tests pin each speed path to the plain
+one.
 """
 
 from __future__ import annotations
@@ -29,10 +29,9 @@ from nmt.models.fast.fed_lstm import fed_lstm_loop
 from nmt.models.fast.input_feeding import fused_input_feeding, fused_loop_applies
 from nmt.models.fast.packed_lstm import packed_lstm
 from nmt.models.glossary import CopyScores, mixture_scores
-from nmt.models.recurrent import run_packed
+from nmt.models.recurrent import RunPacked, run_packed
 
 RnnStep = Callable[[nn.RNNBase, torch.Tensor, Any], tuple[torch.Tensor, Any]]
-RunPacked = Callable[[nn.RNNBase, torch.Tensor, torch.Tensor], tuple[torch.Tensor, Any]]
 
 
 class Kernels(NamedTuple):

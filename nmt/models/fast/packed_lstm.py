@@ -58,7 +58,7 @@ def packed_lstm(
     if not packed_lstm_applies(rnn, inputs):
         return run_packed(rnn, inputs, lengths)
     batch, steps, _ = inputs.shape
-    packing = pack(lengths.to(inputs.device), steps)
+    packing = pack(lengths.cpu(), steps)
     weights = current_weights(rnn)
     flat = inputs.reshape(batch * steps, -1)
     suffixes = ["_l0", "_l0_reverse"][: 2 if rnn.bidirectional else 1]
@@ -78,8 +78,8 @@ def packed_lstm(
     )
     last = packing.last_rows()
     final_hidden, final_cell = (
-        unsort(rows[:, last].transpose(0, 1), packing.order).transpose(0, 1).contiguous()
-        for rows in (hidden, cells)
+        unsort(states[:, last].transpose(0, 1), packing.order).transpose(0, 1).contiguous()
+        for states in (hidden, cells)
     )
     return outputs, (final_hidden, final_cell)
 
