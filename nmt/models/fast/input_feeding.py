@@ -111,7 +111,7 @@ class InputFeedingLoop(torch.autograd.Function):
         source_length = keys.size(1)
         packing = pack(lengths, steps)
         order, positions = packing.order, packing.positions
-        counts, starts = packing.counts, packing.starts
+        counts = packing.counts
         total = len(positions)
         new = known_gates.new_empty
         fed_inputs = new(total, feed_size + hidden_size)  # x_t
@@ -138,7 +138,7 @@ class InputFeedingLoop(torch.autograd.Function):
         doubled_energy = energy * 2
         doubled_output = PackedWeight(output_weight * 2, batch)
         for t, count in enumerate(counts):
-            rows = slice(starts[t], starts[t] + count)
+            rows = packing.rows(t)
             previous_cell = previous_rows_of(first_cell, cells, packing, t)
             gates = gate_product(fed_inputs[rows], known[rows])
             act = activations[rows]
@@ -161,7 +161,7 @@ class InputFeedingLoop(torch.autograd.Function):
             ]
             features[rows] = tanh_of_doubled_(doubled_output(hidden_context[rows]))
             if t + 1 < len(counts):
-                following = slice(starts[t + 1], starts[t + 1] + counts[t + 1])
+                following = packing.rows(t + 1)
                 fed_inputs[following, :feed_size] = features[rows][: counts[t + 1]]
                 fed_inputs[following, feed_size:] = new_hidden[: counts[t + 1]]
         ctx.packing, ctx.shape = packing, (batch, steps)
@@ -180,7 +180,7 @@ class InputFeedingLoop(torch.autograd.Function):
             weights, hidden_context, features, weight, query_weight, energy, values, output_weight,
         ) = ctx.saved_tensors  # fmt: skip
         packing = ctx.packing
-        counts, starts = packing.counts, packing.starts
+        counts = packing.counts
         batch, steps = ctx.shape
         hidden_size = cells.size(1)
         feed_size = features.size(1)
@@ -204,7 +204,7 @@ class InputFeedingLoop(torch.autograd.Function):
         hidden_context_from_output = PackedWeight(output_weight.t(), batch)
         for t in reversed(range(len(counts))):
             count = counts[t]
-            rows = slice(starts[t], starts[t] + count)
+            rows = packing.rows(t)
             grad_feature = grad_features[rows] + grad_feed[:count]
             feature = features[rows]
             grad_output = grad_outputs[rows]

@@ -142,14 +142,11 @@ class PackedLSTMLoop(torch.autograd.Function):
         carried_hidden = cells.new_zeros(directions, batch, hidden_size)
         carried_cell = cells.new_zeros(directions, batch, hidden_size)
         hidden_from_gates = [PackedWeight(weight.t(), batch) for weight in recurrent]
-        if grad_hidden is None:
-            grad_hidden = torch.zeros_like(hidden)
         for t in reversed(range(len(packing.counts))):
             rows, count = packing.rows(t), packing.counts[t]
             total_hidden = grad_hidden[:, rows] + carried_hidden[:, :count]
             cell_grad = carried_cell[:, :count]
-            if grad_cells is not None:
-                cell_grad += grad_cells[:, rows]
+            cell_grad += grad_cells[:, rows]
             previous_cell = None if t == 0 else cells[:, packing.before(t)]  # c_{-1} = 0
             lstm_step_backward_(
                 total_hidden, cell_grad, activations[:, rows], cell_tanh[:, rows], previous_cell,
