@@ -13,7 +13,6 @@ from nmt.models.fast.ops import Dropout, rnn_step, tanh
 from nmt.models.fast.packed import PackedWeight, onednn_applies
 from nmt.models.fast.packed_lstm import packed_lstm, packed_lstm_applies
 from nmt.models.glossary import CopyWeights, mixture_scores
-from nmt.models.loss import TokenScores
 from nmt.models.recurrent import build_rnn, run_packed
 from nmt.translation.config import ModelConfig
 from nmt.translation.model import build_seq2seq
@@ -124,8 +123,7 @@ def test_copy_scores_equal_the_mixture_built_over_the_vocabulary(with_mean):
                                    torch.zeros(4, 1)], dim=1)  # fmt: skip
         weights = torch.softmax(with_sentinel, dim=-1)[:, :-1]
         copy = CopyWeights(weights, weights.sum(-1), pieces)
-        generated = TokenScores.of(log_probs, target, with_mean)
-        return scores_of(generated, log_probs, copy, target)
+        return scores_of(log_probs, copy, target, with_mean)
 
     plain, fast = both(mixture_scores), both(copy_scores)
     torch.testing.assert_close(fast.target, plain.target)

@@ -149,32 +149,32 @@ class GlossaryMemory(nn.Module):
 
 
 def mixture_scores(
-    generated: TokenScores, log_probs: torch.Tensor, copy: CopyWeights, target: torch.Tensor
+    log_probs: torch.Tensor, copy: CopyWeights, target: torch.Tensor, with_mean: bool
 ) -> TokenScores:
-    """The copy mixture's scores of target `[N]`, from the output layer's log-probabilities
-    `[N, V]` (and their scores `generated`, which says whether the mean is needed)."""
+    """The copy mixture's scores of target `[N]` (`TokenScores`, the mean only `with_mean`),
+    from the output layer's log-probabilities `[N, V]`."""
     mixed = mix_copy(log_probs, *copy)
-    return TokenScores.of(mixed, target, generated.mean is not None)
+    return TokenScores.of(mixed, target, with_mean)
 
 
-CopyScores = Callable[[TokenScores, torch.Tensor, CopyWeights, torch.Tensor], TokenScores]
+CopyScores = Callable[[torch.Tensor, CopyWeights, torch.Tensor, bool], TokenScores]
 
 
 def copy_changes(
-    log_probs: torch.Tensor, weights: torch.Tensor, gate: torch.Tensor, pieces: torch.Tensor
+    at_pieces: torch.Tensor, weights: torch.Tensor, gate: torch.Tensor, pieces: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """What copying does to log-probabilities `[N, V]` (float), with copy weights `[N, M]`
-    summing to the gate `[N]` and slot pieces `[N, M]`: log(1 - g) `[N]`, added to every
-    piece, and per slot `[N, M]` what its piece gains on top. A piece held by k slots (padding
-    slots all hold the padding piece) gets its gain in k equal parts, so that adding every
-    slot's part gives each piece its gain once, and its gradient once."""
+    """What copying does to log-probabilities (float; `at_pieces` `[N, M]`: theirs at the slot
+    pieces `[N, M]`), with copy weights `[N, M]` summing to the gate `[N]`: log(1 - g) `[N]`,
+    added to every piece, and per slot `[N, M]` what its piece gains on top. A piece held by k
+    slots (padding slots all hold the padding piece) gets its gain in k equal parts, so that
+    adding every slot's part gives each piece its gain once, and its gradient once."""
     keep = (1 - gate.float()).clamp_min(1e-6).log()  # [N]
     # Each slot's piece gets the weight of every slot holding the same piece.
     same = pieces[:, :, None] == pieces[:, None, :]  # [N, M, M]
     copied = (same * weights.float()[:, None, :]).sum(-1)  # [N, M]
     # log 0 = -inf where nothing is copied (padding slots); where() keeps the gradient finite.
     log_copied = torch.where(copied > 0, copied.clamp_min(1e-30).log(), float("-inf"))
-    before = log_probs.gather(1, pieces) + keep[:, None]
+    before = at_pieces + keep[:, None]
     return keep, (torch.logaddexp(before, log_copied) - before) / same.sum(-1)
 
 
@@ -191,5 +191,5 @@ def mix_copy(
     Copying touches only the M slot pieces of a row, so the vocabulary-wide work is one
     addition; the slots' gains are added in at their pieces."""
     # No early return for a batch without slots: under DDP every parameter must take part.
-    keep, changes = copy_changes(log_probs, weights, gate, pieces)
+    keep, changes = copy_changes(log_probs.gather(1, pieces), weights, gate, pieces)
     return (log_probs + keep[:, None]).scatter_add(1, pieces, changes)

@@ -78,12 +78,12 @@ class LitSeq2Seq(L.LightningModule):
         if found.copy is None:
             loss_sum, nll_sum = smoothed_nll(found.log_probs, target, smoothing)
         else:
-            generated = TokenScores.of(found.log_probs, target, with_mean=smoothing > 0)
             copy_scores = self.model.glossary.copy_scores
-            mixture = copy_scores(generated, found.log_probs, found.copy, target)
+            mixture = copy_scores(found.log_probs, found.copy, target, smoothing > 0)
             loss_sum, nll_sum = mixture.smoothed_sums(smoothing)
             if self.glossary_generator_loss > 0:
                 real = None if batch.invented is None else ~batch.invented[non_pad]
+                generated = TokenScores.of(found.log_probs, target, with_mean=smoothing > 0)
                 generator_sum = generated.smoothed_sums(smoothing, real)[0]
                 loss_sum = loss_sum + self.glossary_generator_loss * generator_sum
         tokens = int(non_pad.sum())
