@@ -171,14 +171,44 @@ def test_packed_lstm_computes_what_torch_lstm_computes_over_packed_sequences(bid
         torch.testing.assert_close(mine, theirs, rtol=rtol, atol=atol, msg=name)
 
 
-def test_packed_lstm_leaves_other_layers_and_autocast_to_torch():
-    """Two layers, a GRU, or autocast: `packed_lstm` is `run_packed`; the builder gives the
-    encoder the loop only with model.custom_kernels."""
+def test_packed_lstm_under_bf16_autocast_is_as_close_to_float32_as_torch_lstm():
+    """Under bfloat16 autocast the loop's products run in bfloat16, the rest in float32: its
+    outputs, final states and gradients stay as close to the float32 results as torch's own
+    LSTM under the same autocast (which runs all of it in bfloat16)."""
+    torch.manual_seed(0)
+    rnn = build_rnn("lstm", 24, 32, bidirectional=True)
+    lengths = torch.tensor([9, 3, 12, 1, 12, 7, 5, 10])
+    inputs = torch.randn(8, 12, 24)
+    output_grads = [torch.randn(8, 12, 64), torch.randn(2, 8, 32), torch.randn(2, 8, 32)]
+
+    def run(run_layer, autocast):
+        rnn.zero_grad()
+        leaf = inputs.clone().requires_grad_()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            outputs, (hidden, cell) = run_layer(rnn, leaf, lengths)
+        results = [outputs.float(), hidden.float(), cell.float()]
+        sum((result * grad).sum() for result, grad in zip(results, output_grads)).backward()
+        return results + [leaf.grad] + [p.grad.clone() for p in rnn.parameters()]
+
+    truth = run(run_packed, autocast=False)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert packed_lstm_applies(rnn, inputs)
+    fast, torch_bf16 = run(packed_lstm, autocast=True), run(run_packed, autocast=True)
+    names = ["outputs", "final hidden", "final cell", "input gradient"]
+    names += [name for name, _ in rnn.named_parameters()]
+    for name, mine, theirs, exact in zip(names, fast, torch_bf16, truth, strict=True):
+        my_error, their_error = (mine - exact).abs().max(), (theirs - exact).abs().max()
+        assert 0 < my_error <= max(2 * their_error, 1e-3), name  # 0: bf16 products did run
+
+
+def test_packed_lstm_leaves_other_layers_and_autocast_types_to_torch():
+    """Two layers, a GRU, or float16 autocast: `packed_lstm` is `run_packed`; the builder gives
+    the encoder the loop only with model.custom_kernels."""
     lstm = build_rnn("lstm", 5, 7, bidirectional=True)
     inputs = torch.randn(2, 3, 5)
     assert not packed_lstm_applies(build_rnn("lstm", 5, 7, num_layers=2), inputs)
     assert not packed_lstm_applies(build_rnn("gru", 5, 7), inputs)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.autocast("cpu", dtype=torch.float16):
         assert not packed_lstm_applies(lstm, inputs)
     assert not packed_lstm_applies(lstm, inputs.to(torch.bfloat16))
     config = ModelConfig(embedding_size=5, encoder_hidden_size=7, decoder_hidden_size=8)

@@ -24,11 +24,14 @@ ROW_MULTIPLE = 16
 
 
 def onednn_applies(weight: torch.Tensor) -> bool:
-    """Whether `PackedWeight` can run `weight` through oneDNN: float32 on the CPU, oneDNN built
-    in and enabled."""
+    """Whether `PackedWeight` can run `weight` through oneDNN: float32 (or bfloat16 where the
+    CPU has bf16 units) on the CPU, oneDNN built in and enabled."""
     return (
         weight.device.type == "cpu"
-        and weight.dtype == torch.float32
+        and (
+            weight.dtype == torch.float32
+            or (weight.dtype == torch.bfloat16 and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        )
         and torch.backends.mkldnn.is_available()
         and torch._C._get_mkldnn_enabled()
         and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
@@ -39,10 +42,14 @@ class PackedWeight:
     """`inputs @ weight.t()` (a linear layer without bias) for many inputs of up to `rows` rows,
     optionally plus `added`; the same values as torch's product up to float32 rounding. Falls
     back to torch's product where oneDNN does not apply. The weight is read once, at packing:
-    later changes to it are not seen. Carries no gradient."""
+    later changes to it are not seen. Carries no gradient.
 
-    def __init__(self, weight: torch.Tensor, rows: int) -> None:
-        weight = weight.detach()
+    With `dtype` (bfloat16 under autocast, say) the product runs in it: the weight is cast once,
+    each input at its call, and the result comes back in the input's dtype."""
+
+    def __init__(self, weight: torch.Tensor, rows: int, dtype: torch.dtype | None = None) -> None:
+        weight = weight.detach().to(dtype or weight.dtype)
+        self.dtype = weight.dtype
         self.weight, self.packed = weight, None  # torch's product uses the weight, oneDNN `packed`
         if onednn_applies(weight):
             # from a contiguous copy: oneDNN lays out a transposed view several times slower
@@ -50,6 +57,9 @@ class PackedWeight:
             self.weight = None
 
     def __call__(self, inputs: torch.Tensor, added: torch.Tensor | None = None) -> torch.Tensor:
+        if inputs.dtype != self.dtype:
+            result = self(inputs.to(self.dtype)).to(inputs.dtype)
+            return result if added is None else result.add_(added)
         if self.weight is not None:
             if added is None:
                 return inputs @ self.weight.t()

@@ -5,7 +5,8 @@ input and its state by the weights separately, with as many rows as sentences ar
 and autograd records every step's dozen operations and walks them back one by one. The
 reference model's encoder took 64 ms of a 414 ms float32 training step that way (docs/RESULTS.md).
 `packed_lstm` computes the same function for the common case (one layer, biases, no
-projection, float32 or float64 on the CPU without autocast):
+projection, float32 or float64 on the CPU; under bfloat16 autocast its products run in bfloat16
+and the rest in float32, as autocast runs `nn.LSTM`):
 - the input's share of the gates is one product over all real positions, per direction;
 - the two directions step together, their element-wise work in one operation per step;
 - each step's state product runs through `PackedWeight` (oneDNN, weight laid out once);
@@ -35,8 +36,8 @@ from nmt.models.recurrent import RnnState, current_weights, run_packed
 
 def packed_lstm_applies(rnn: nn.RNNBase, inputs: torch.Tensor) -> bool:
     """Whether `packed_lstm` covers running `rnn` on `inputs`: a one-layer batch-first LSTM with
-    biases and no projection, float32 or float64 inputs on the CPU, autocast off (under autocast
-    torch's LSTM runs, with autocast's casts; on a GPU, cuDNN's fused LSTM)."""
+    biases and no projection, float32 or float64 inputs on the CPU, autocast off or in bfloat16
+    (otherwise torch's LSTM runs, with autocast's casts; on a GPU, cuDNN's fused LSTM)."""
     return (
         inputs.device.type == "cpu"
         and type(rnn) is nn.LSTM
@@ -45,8 +46,15 @@ def packed_lstm_applies(rnn: nn.RNNBase, inputs: torch.Tensor) -> bool:
         and not rnn.proj_size
         and rnn.batch_first
         and inputs.dtype in (torch.float32, torch.float64)
-        and not torch.is_autocast_enabled(inputs.device.type)
+        and _product_dtype(inputs) in (None, torch.bfloat16)
     )
+
+
+def _product_dtype(inputs: torch.Tensor) -> torch.dtype | None:
+    """The dtype autocast runs products in, None where it is off."""
+    if not torch.is_autocast_enabled(inputs.device.type):
+        return None
+    return torch.get_autocast_dtype(inputs.device.type)
 
 
 def packed_lstm(
@@ -68,11 +76,12 @@ def packed_lstm(
             flat.index_select(0, rows),
             weights["weight_ih" + suffix],
             weights["bias_ih" + suffix] + weights["bias_hh" + suffix],
-        )
+        ).to(inputs.dtype)  # from autocast's dtype: the loop's own work is in the inputs'
         for suffix, rows in zip(suffixes, row_positions)
     ]
     recurrent = [weights["weight_hh" + suffix] for suffix in suffixes]
-    hidden, cells = PackedLSTMLoop.apply(packing, *known, *recurrent)  # [D, N, H] each
+    product_dtype = _product_dtype(inputs)
+    hidden, cells = PackedLSTMLoop.apply(packing, product_dtype, *known, *recurrent)  # [D, N, H]
     outputs = torch.cat(
         [unpack(hidden[d], rows, batch, steps) for d, rows in enumerate(row_positions)], dim=-1
     )
@@ -85,13 +94,16 @@ def packed_lstm(
 
 
 class PackedLSTMLoop(torch.autograd.Function):
-    """Inputs: the `packing` of the batch, then per direction the input's share of the gates
-    `[N, 4H]` (biases included; a backward direction's rows read each sentence from its end,
-    `Packing.reversed_positions`), then per direction the recurrent weight `[4H, H]`. Returns
-    the hidden states and the cells `[D, N, H]` of every packed row; initial states are zero."""
+    """Inputs: the `packing` of the batch, the dtype of the products (None: the inputs'), then
+    per direction the input's share of the gates `[N, 4H]` (biases included; a backward
+    direction's rows read each sentence from its end, `Packing.reversed_positions`), then per
+    direction the recurrent weight `[4H, H]`. Returns the hidden states and the cells `[D, N, H]`
+    of every packed row; initial states are zero."""
 
     @staticmethod
-    def forward(ctx: Any, packing: Packing, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def forward(
+        ctx: Any, packing: Packing, product_dtype: torch.dtype | None, *tensors: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
         directions = len(tensors) // 2
         known, recurrent = tensors[:directions], tensors[directions:]
         total, hidden_size = known[0].size(0), recurrent[0].size(1)
@@ -109,7 +121,7 @@ class PackedLSTMLoop(torch.autograd.Function):
             doubled_known[-1][:, candidate] *= 2
             doubled_weight = weight.clone()
             doubled_weight[candidate] *= 2
-            products.append(PackedWeight(doubled_weight, packing.counts[0]))
+            products.append(PackedWeight(doubled_weight, packing.counts[0], product_dtype))
         for t in range(len(packing.counts)):
             rows = packing.rows(t)
             act = activations[:, rows]
@@ -126,7 +138,7 @@ class PackedLSTMLoop(torch.autograd.Function):
                 new_cell.addcmul_(forget_gate, cells[:, packing.before(t)])
             tanh_of_doubled_(torch.mul(new_cell, 2, out=cell_tanh[:, rows]))
             torch.mul(output_gate, cell_tanh[:, rows], out=hidden[:, rows])
-        ctx.packing = packing
+        ctx.packing, ctx.product_dtype = packing, product_dtype
         ctx.save_for_backward(activations, cells, cell_tanh, hidden, *recurrent)
         return hidden, cells
 
@@ -141,7 +153,8 @@ class PackedLSTMLoop(torch.autograd.Function):
         # have not started yet (seen from the end) stay zero.
         carried_hidden = cells.new_zeros(directions, batch, hidden_size)
         carried_cell = cells.new_zeros(directions, batch, hidden_size)
-        hidden_from_gates = [PackedWeight(weight.t(), batch) for weight in recurrent]
+        product_dtype = ctx.product_dtype or cells.dtype
+        hidden_from_gates = [PackedWeight(weight.t(), batch, product_dtype) for weight in recurrent]
         for t in reversed(range(len(packing.counts))):
             rows, count = packing.rows(t), packing.counts[t]
             total_hidden = grad_hidden[:, rows] + carried_hidden[:, :count]
@@ -159,7 +172,10 @@ class PackedLSTMLoop(torch.autograd.Function):
         previous = packing.previous_rows()
         after_first = slice(packing.counts[0], None)
         grad_recurrent = [
-            grad_gates[d, after_first].t() @ hidden[d].index_select(0, previous)
-            for d in range(directions)
+            (
+                grad_gates[d, after_first].t().to(product_dtype)
+                @ hidden[d].index_select(0, previous).to(product_dtype)
+            ).to(weight.dtype)
+            for d, weight in enumerate(recurrent)
         ]
-        return None, *grad_gates.unbind(0), *grad_recurrent
+        return None, None, *grad_gates.unbind(0), *grad_recurrent
