@@ -49,7 +49,7 @@ class ScoresAt(torch.autograd.Function):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(columns)
-        ctx.shape, ctx.with_mean = scores.shape, with_mean
+        ctx.shape, ctx.dtype, ctx.with_mean = scores.shape, scores.dtype, with_mean
         mean = scores.mean(dim=-1) if with_mean else scores.new_empty(0)
         return scores.gather(1, columns), mean
 
@@ -60,7 +60,7 @@ class ScoresAt(torch.autograd.Function):
         if ctx.with_mean and grad_mean is not None:
             grad = (grad_mean / vocabulary)[:, None].expand(rows, vocabulary).contiguous()
         else:
-            grad = columns.new_zeros(rows, vocabulary, dtype=grad_at.dtype)
+            grad = columns.new_zeros(rows, vocabulary, dtype=ctx.dtype)
         if grad_at is not None:
             grad.scatter_add_(1, columns, grad_at)
         return grad, None, None
