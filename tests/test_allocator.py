@@ -51,18 +51,21 @@ BOUND_SCRIPT = """
 import os
 from nmt.engine.allocator import bound_onednn_cache
 set_here = bound_onednn_cache()
-print(set_here, os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY"))
+print(set_here, os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY"),
+      os.environ.get("LRU_CACHE_CAPACITY"))
 """
 
 
 @pytest.mark.parametrize(
     "env, expected",
-    [({}, "True 64"), ({"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "500"}, "False 500"),
-     ({"DNNL_PRIMITIVE_CACHE_CAPACITY": "500"}, "False None")],
+    [({}, "True 64 64"),
+     ({"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "500"}, "True 500 64"),
+     ({"DNNL_PRIMITIVE_CACHE_CAPACITY": "500"}, "True None 64"),
+     ({"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "500", "LRU_CACHE_CAPACITY": "300"}, "False 500 300")],
 )  # fmt: skip
-def test_the_onednn_cache_is_bounded_unless_the_user_set_it(env, expected):
+def test_onednn_and_ideep_caches_are_bounded_unless_the_user_set_them(env, expected):
     clean = {key: value for key, value in os.environ.items()
-             if not key.endswith("PRIMITIVE_CACHE_CAPACITY")}  # fmt: skip
+             if not key.endswith("CACHE_CAPACITY")}  # fmt: skip
     completed = subprocess.run([sys.executable, "-c", BOUND_SCRIPT], capture_output=True,
                                text=True, check=True, env=clean | env)  # fmt: skip
     assert completed.stdout.strip() == expected
