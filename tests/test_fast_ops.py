@@ -202,14 +202,16 @@ def test_packed_lstm_under_bf16_autocast_is_as_close_to_float32_as_torch_lstm():
 
 
 def test_packed_lstm_leaves_other_layers_and_autocast_types_to_torch():
-    """Two layers, a GRU, or float16 autocast: `packed_lstm` is `run_packed`; the builder gives
-    the encoder the loop only with model.custom_kernels."""
+    """Two layers, a GRU, float16 autocast or float64 under autocast: `packed_lstm` is
+    `run_packed`; the builder gives the encoder the loop only with model.custom_kernels."""
     lstm = build_rnn("lstm", 5, 7, bidirectional=True)
     inputs = torch.randn(2, 3, 5)
     assert not packed_lstm_applies(build_rnn("lstm", 5, 7, num_layers=2), inputs)
     assert not packed_lstm_applies(build_rnn("gru", 5, 7), inputs)
     with torch.autocast("cpu", dtype=torch.float16):
         assert not packed_lstm_applies(lstm, inputs)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not packed_lstm_applies(lstm.double(), inputs.double())  # autocast leaves float64
     assert not packed_lstm_applies(lstm, inputs.to(torch.bfloat16))
     config = ModelConfig(embedding_size=5, encoder_hidden_size=7, decoder_hidden_size=8)
     assert build_seq2seq(config, 11, 11).encoder.run is packed_lstm

@@ -36,8 +36,9 @@ from nmt.models.recurrent import RnnState, current_weights, run_packed
 
 def packed_lstm_applies(rnn: nn.RNNBase, inputs: torch.Tensor) -> bool:
     """Whether `packed_lstm` covers running `rnn` on `inputs`: a one-layer batch-first LSTM with
-    biases and no projection, float32 or float64 inputs on the CPU, autocast off or in bfloat16
-    (otherwise torch's LSTM runs, with autocast's casts; on a GPU, cuDNN's fused LSTM)."""
+    biases and no projection on the CPU, float32 or float64 inputs without autocast or float32
+    under bfloat16 autocast (otherwise torch's LSTM runs, with autocast's casts; on a GPU,
+    cuDNN's fused LSTM)."""
     return (
         inputs.device.type == "cpu"
         and type(rnn) is nn.LSTM
@@ -47,6 +48,7 @@ def packed_lstm_applies(rnn: nn.RNNBase, inputs: torch.Tensor) -> bool:
         and rnn.batch_first
         and inputs.dtype in (torch.float32, torch.float64)
         and _product_dtype(inputs) in (None, torch.bfloat16)
+        and not (_product_dtype(inputs) and inputs.dtype == torch.float64)  # autocast leaves it
     )
 
 
