@@ -39,6 +39,7 @@ def packed_lstm_applies(rnn: nn.RNNBase, inputs: torch.Tensor) -> bool:
     biases and no projection on the CPU, float32 or float64 inputs without autocast or float32
     under bfloat16 autocast (otherwise torch's LSTM runs, with autocast's casts; on a GPU,
     cuDNN's fused LSTM)."""
+    product_dtype = _product_dtype(inputs)
     return (
         inputs.device.type == "cpu"
         and type(rnn) is nn.LSTM
@@ -46,9 +47,11 @@ def packed_lstm_applies(rnn: nn.RNNBase, inputs: torch.Tensor) -> bool:
         and rnn.bias
         and not rnn.proj_size
         and rnn.batch_first
-        and inputs.dtype in (torch.float32, torch.float64)
-        and _product_dtype(inputs) in (None, torch.bfloat16)
-        and not (_product_dtype(inputs) and inputs.dtype == torch.float64)  # autocast leaves it
+        and (
+            inputs.dtype in (torch.float32, torch.float64)
+            if product_dtype is None
+            else (inputs.dtype, product_dtype) == (torch.float32, torch.bfloat16)
+        )
     )
 
 
