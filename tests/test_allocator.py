@@ -58,12 +58,12 @@ print(set_here, os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY"),
 
 @pytest.mark.parametrize(
     "env, expected",
-    [({}, "True 64 64"),
-     ({"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "500"}, "True 500 64"),
-     ({"DNNL_PRIMITIVE_CACHE_CAPACITY": "500"}, "True None 64"),
+    [({}, "True 1024 1024"),
+     ({"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "500"}, "True 500 1024"),
+     ({"DNNL_PRIMITIVE_CACHE_CAPACITY": "500"}, "True None 1024"),
      ({"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "500", "LRU_CACHE_CAPACITY": "300"}, "False 500 300")],
 )  # fmt: skip
-def test_onednn_and_ideep_caches_are_bounded_unless_the_user_set_them(env, expected):
+def test_onednn_and_ideep_caches_are_sized_unless_the_user_set_them(env, expected):
     clean = {key: value for key, value in os.environ.items()
              if not key.endswith("CACHE_CAPACITY")}  # fmt: skip
     completed = subprocess.run([sys.executable, "-c", BOUND_SCRIPT], capture_output=True,

@@ -12,6 +12,7 @@ from nmt.models.fast.copy_scores import copy_scores
 from nmt.models.fast.ops import Dropout, rnn_step, tanh
 from nmt.models.fast.packed import PackedWeight, onednn_applies
 from nmt.models.fast.packed_lstm import packed_lstm, packed_lstm_applies
+from nmt.models.fast.row_blocks import ROW_BLOCK, in_row_blocks, pad_rows, plain_rows
 from nmt.models.glossary import CopyWeights, mixture_scores
 from nmt.models.recurrent import build_rnn, run_packed
 from nmt.translation.config import ModelConfig
@@ -214,6 +215,48 @@ def test_packed_lstm_leaves_other_layers_and_autocast_types_to_torch():
         assert not packed_lstm_applies(lstm.double(), inputs.double())  # autocast leaves float64
     assert not packed_lstm_applies(lstm, inputs.to(torch.bfloat16))
     config = ModelConfig(embedding_size=5, encoder_hidden_size=7, decoder_hidden_size=8)
-    assert build_seq2seq(config, 11, 11).encoder.run is packed_lstm
+    custom_model = build_seq2seq(config, 11, 11)
+    assert custom_model.encoder.run is packed_lstm and custom_model.rows is in_row_blocks
     plain = dataclasses.replace(config, custom_kernels=False)
-    assert build_seq2seq(plain, 11, 11).encoder.run is run_packed
+    plain_model = build_seq2seq(plain, 11, 11)
+    assert plain_model.encoder.run is run_packed and plain_model.rows is plain_rows
+
+
+def test_pad_rows_appends_zero_rows_up_to_a_multiple_of_the_block():
+    inputs = torch.randn(70, 3, 2)
+    padded = pad_rows(inputs)
+    assert padded.shape == (2 * ROW_BLOCK, 3, 2)
+    assert torch.equal(padded[:70], inputs) and not padded[70:].any()
+    assert pad_rows(padded) is padded
+    assert pad_rows(torch.randn(5, 4), block=4).shape == (8, 4)
+
+
+def test_row_blocks_under_bf16_autocast_give_the_plain_values_over_a_few_row_counts():
+    """Under bfloat16 autocast a linear layer over N rows runs over N rounded up to a multiple of
+    ROW_BLOCK (zero rows), and its outputs and gradients are those of the plain product; without
+    autocast the layer sees the inputs themselves."""
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(48, 40)
+    seen_rows = set()
+
+    def recorded(inputs):
+        seen_rows.add(inputs.size(0))
+        return layer(inputs)
+
+    for rows in (1, 63, 64, 65, 130, 200):
+        inputs = torch.randn(rows, 48)
+        output_grad = torch.randn(rows, 40)
+        results = []
+        for apply in (in_row_blocks, plain_rows):
+            layer.zero_grad()
+            leaf = inputs.clone().requires_grad_()
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                outputs = apply(recorded, leaf)
+            (outputs.float() * output_grad).sum().backward()
+            results.append([outputs.float(), leaf.grad, layer.weight.grad.clone(), layer.bias.grad])
+        assert results[0][0].shape == (rows, 40)
+        for name, mine, plain in zip(["outputs", "input", "weight", "bias"], *results, strict=True):
+            torch.testing.assert_close(mine, plain, rtol=1e-2, atol=1e-2, msg=name)
+    assert seen_rows - {1, 63, 65, 130, 200} == {64, 128, 192, 256}
+    inputs = torch.randn(7, 48)
+    assert in_row_blocks(lambda given: given, inputs) is inputs  # no autocast: as it is

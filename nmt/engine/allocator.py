@@ -14,15 +14,19 @@ quarter higher.
 Only glibc (Linux) has these settings; elsewhere this does nothing. Set `NMT_KEEP_FREED_MEMORY=0`
 to leave malloc as it is.
 
-oneDNN, which runs PyTorch's LSTMs and matrix products in bfloat16 on CPUs with bf16 units, keeps
-every primitive it builds (one per input shape, each with its reordered weights and buffers) in a
-cache of 1,024 entries. Translation batches come in as many shapes as there are sentence lengths,
-so a 20-minute bf16 run of `multi30k_en_de_cpu` peaked at 5.8 GB resident; `bound_onednn_cache`
-holds the cache to 64 primitives: 2.4 GB, with the same updates per minute (docs/RESULTS.md).
-PyTorch's ideep layer keeps a second cache of its own (1,024 operations, each holding its
-primitive, `LRU_CACHE_CAPACITY`), which kept primitives alive after oneDNN's cache let them go:
-with the encoder's loop in bf16 a run peaked at 2.8 GB until that cache was held to 64 as well
-(in-process, 400 steps: 1.4-1.6 GB against 1.9-2.0, at the same speed).
+oneDNN, which runs PyTorch's LSTMs and matrix products in bfloat16 on CPUs with bf16 units, builds
+a primitive for every shape it meets (compiled kernels, about half a megabyte each) and keeps it
+in its primitive cache; PyTorch's ideep layer keeps a second cache of operations that hold
+primitives (`ONEDNN_PRIMITIVE_CACHE_CAPACITY`, `LRU_CACHE_CAPACITY`; 1,024 entries each by
+default). A cache pays only when it holds every shape a training step meets; smaller, each step
+builds its primitives anew. When the encoder ran through torch's LSTM (a new row count at every
+time step) and the products over a batch's tokens met a new row count with every batch, the
+caches filled up to 5.8 GB in a 20-minute run of `multi30k_en_de_cpu`, and the command held them
+to 64 entries, which cost 7% of the updates. Now the encoder runs its own loop and those
+products run in a few row counts (nmt.models.fast): training meets about 600 primitives, which
+caches of 1,024 hold, and the same run peaked at 2.1-2.3 GB in four runs (docs/RESULTS.md).
+`bound_onednn_cache` pins both caches to that size, whatever a library version's default; a
+smaller value in the environment trades speed for memory.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ logger = logging.getLogger(__name__)
 _M_TRIM_THRESHOLD = -1  # mallopt parameter numbers from glibc's <malloc.h>
 _M_MMAP_MAX = -4
 _INT_MAX = 2**31 - 1
-ONEDNN_CACHE_ENTRIES = 64  # oneDNN's own default is 1024
+ONEDNN_CACHE_ENTRIES = 1024  # oneDNN's and ideep's defaults at torch 2.13
 _ONEDNN_CACHE_VARIABLES = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "DNNL_PRIMITIVE_CACHE_CAPACITY")
 _IDEEP_CACHE_VARIABLE = "LRU_CACHE_CAPACITY"  # ideep's, inside PyTorch
 
@@ -81,7 +85,7 @@ def release_freed_memory() -> bool:
 
 
 def bound_onednn_cache(entries: int = ONEDNN_CACHE_ENTRIES) -> bool:
-    """Hold oneDNN's primitive cache and ideep's cache of oneDNN operations to `entries` each;
+    """Set oneDNN's primitive cache and ideep's cache of oneDNN operations to `entries` each;
     True when this set either. Both read their variable when they build their first entry, so
     call it before any computation (the `nmt` command does); a value the user already set in the
     environment wins."""

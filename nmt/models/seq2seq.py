@@ -21,6 +21,7 @@ from nmt.data.special import BOS_ID, EOS_ID, PAD_ID
 from nmt.data.term_slots import GlossarySlots
 from nmt.models.embedding import TokenDropout
 from nmt.models.encoder import Bridge, RecurrentEncoder
+from nmt.models.fast.row_blocks import RowWise, plain_rows
 from nmt.models.glossary import CopyWeights, GlossaryBank, GlossaryMemory, mix_copy
 
 
@@ -60,9 +61,11 @@ class Seq2Seq(nn.Module):
         generator: nn.Linear,
         glossary: GlossaryMemory | None = None,
         word_dropout: float = 0.0,
+        rows: RowWise = plain_rows,
     ) -> None:
         """`word_dropout`: the share of source and target input tokens that teacher-forced
-        training replaces by <unk> (search never drops any)."""
+        training replaces by <unk> (search never drops any); `rows` runs the output layer over
+        the teacher-forced target's tokens (`plain_rows`, or nmt.models.fast's `in_row_blocks`)."""
         super().__init__()
         self.encoder = encoder
         self.bridge = bridge
@@ -70,6 +73,7 @@ class Seq2Seq(nn.Module):
         self.generator = generator
         self.glossary = glossary
         self.word_dropout = TokenDropout(word_dropout, kept_ids=(PAD_ID, BOS_ID, EOS_ID))
+        self.rows = rows
 
     def encode(
         self, src: torch.Tensor, src_lengths: torch.Tensor, glossary: GlossarySlots | None = None
@@ -104,12 +108,13 @@ class Seq2Seq(nn.Module):
         state = self.encode(self.word_dropout(src), src_lengths, glossary)
         if glossary is None:
             features = self.decoder(self.word_dropout(tgt_in), state).features
-            log_probs = torch.log_softmax(self.generator(features[positions]).float(), dim=-1)
-            return TargetDistributions(log_probs, None)
+            logits = self.rows(self.generator, features[positions])
+            return TargetDistributions(torch.log_softmax(logits.float(), dim=-1), None)
         # The glossary follows the true target pieces; only the decoder's inputs are dropped.
         decoded = self.decoder(self.word_dropout(tgt_in), state.decoder)
         features = decoded.features  # [B, T, O]
-        log_probs = torch.log_softmax(self.generator(features[positions]).float(), dim=-1)
+        logits = self.rows(self.generator, features[positions])
+        log_probs = torch.log_softmax(logits.float(), dim=-1)
         follows = self.glossary.follows_over_time(tgt_in, state.bank)
         weights, gate = self.glossary.copy(
             features, tgt_in, follows, state.bank, decoded.attention

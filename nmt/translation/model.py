@@ -80,7 +80,9 @@ def build_seq2seq(config: ModelConfig, src_vocab_size: int, tgt_vocab_size: int)
     generator = nn.Linear(output_size, tgt_vocab_size)
     if config.tie_embeddings:
         generator.weight = tgt_embedding.weight
-    model = Seq2Seq(encoder, bridge, decoder, generator, word_dropout=config.word_dropout)
+    model = Seq2Seq(
+        encoder, bridge, decoder, generator, word_dropout=config.word_dropout, rows=chosen.rows
+    )
     if config.param_init is not None:
         initialize_uniform(model, config.param_init)
     if config.glossary_memory:

@@ -7,7 +7,9 @@ faster on the CPUs nmt is measured on (docs/RESULTS.md).
 - `input_feeding`: the one-layer LSTM + additive attention loop with a hand-written backward (its
   per-step products through `packed`: oneDNN with each weight laid out once per batch);
 - `packed_lstm`: the encoder's one-layer (bidirectional) LSTM over packed sequences, the same way;
-- `copy_scores`: the glossary memory's training scores without its vocabulary-wide mixture.
+- `copy_scores`: the glossary memory's training scores without its vocabulary-wide mixture;
+- `row_blocks`: products over a batch's tokens (the output layer) in a few row counts under
+  bfloat16 autocast, so that oneDNN's caches hold their primitives.
 
 Model builders choose them once, from the config switch `model.custom_kernels`: `kernels` gives
 the elementwise functions and the encoder's recurrence, `choose_input_feeding` the teacher-forced
@@ -28,6 +30,7 @@ from nmt.models.fast.copy_scores import copy_scores
 from nmt.models.fast.fed_lstm import fed_lstm_loop
 from nmt.models.fast.input_feeding import fused_input_feeding, fused_loop_applies
 from nmt.models.fast.packed_lstm import packed_lstm
+from nmt.models.fast.row_blocks import RowWise, in_row_blocks, plain_rows
 from nmt.models.glossary import CopyScores, mixture_scores
 from nmt.models.recurrent import RunPacked, run_packed
 
@@ -42,14 +45,15 @@ class Kernels(NamedTuple):
     rnn_step: RnnStep  # (rnn, inputs [B, 1, E], state) -> rnn(inputs, state), one time step
     copy_scores: CopyScores  # the glossary memory's training scores (nmt.models.glossary)
     run_packed: RunPacked  # (rnn, inputs [B, T, E], lengths [B]) -> nmt.models.recurrent.run_packed
+    rows: RowWise  # (function, inputs [N, D]) -> function(inputs), for a row-by-row function
 
 
 def plain_rnn_step(rnn: nn.RNNBase, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
     return rnn(inputs, state)
 
 
-PLAIN = Kernels(torch.tanh, nn.Dropout, plain_rnn_step, mixture_scores, run_packed)
-CUSTOM = Kernels(ops.tanh, ops.Dropout, ops.rnn_step, copy_scores, packed_lstm)
+PLAIN = Kernels(torch.tanh, nn.Dropout, plain_rnn_step, mixture_scores, run_packed, plain_rows)
+CUSTOM = Kernels(ops.tanh, ops.Dropout, ops.rnn_step, copy_scores, packed_lstm, in_row_blocks)
 
 
 def kernels(custom: bool) -> Kernels:

@@ -6,13 +6,13 @@ input-feeding loop's gates (1024 -> 2048) at 64 and 20 rows torch's float32 `mm`
 own blocked layout at 195 and 193 (`benchmarks/cpu_limits.py` prints these). Laying out a
 [2048, 1024] weight takes about 1 ms, so a loop packs its weights once per call.
 
-oneDNN builds a primitive for every input row count and keeps it in its primitive cache, which
-the `nmt` command holds to 64 entries (nmt.engine.allocator). A packed loop's steps have every
-row count from 1 to the batch size, six weights each: the cache then evicts every primitive
-before its next use, and building them anew ate the whole gain (in-process rounds with the cache
-at 64: no faster than torch's product). So inputs are padded to a multiple of `ROW_MULTIPLE`
-rows: four row counts per weight, and the padding costs little since length-bucketed batches have
-few short steps.
+oneDNN builds a primitive for every input row count and keeps it in a cache of limited size
+(nmt.engine.allocator). A packed loop's steps have every row count from 1 to the batch size, six
+weights each: with the cache at 64 entries it evicted every primitive before its next use, and
+building them anew ate the whole gain (in-process rounds: no faster than torch's product). So
+inputs are padded to a multiple of `ROW_MULTIPLE` rows: four row counts per weight, and the
+padding costs little since length-bucketed batches have few short steps. (Products over a whole
+batch's tokens are padded the same way, to coarser blocks: nmt.models.fast.row_blocks.)
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ The backward pass overwrites some saved buffers, so the graph supports one backw
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import torch
@@ -30,6 +31,7 @@ from torch import nn
 from nmt.models.fast.lstm_step import lstm_step_backward_
 from nmt.models.fast.ops import tanh_of_doubled_
 from nmt.models.fast.packed import PackedWeight
+from nmt.models.fast.row_blocks import in_row_blocks, pad_rows
 from nmt.models.fast.rows import Packing, pack, unpack, unsort
 from nmt.models.recurrent import RnnState, current_weights, run_packed
 
@@ -77,10 +79,13 @@ def packed_lstm(
     suffixes = ["_l0", "_l0_reverse"][: 2 if rnn.bidirectional else 1]
     row_positions = [packing.positions, packing.reversed_positions(steps)][: len(suffixes)]
     known = [
-        nn.functional.linear(
+        in_row_blocks(
+            partial(
+                nn.functional.linear,
+                weight=weights["weight_ih" + suffix],
+                bias=weights["bias_ih" + suffix] + weights["bias_hh" + suffix],
+            ),
             flat.index_select(0, rows),
-            weights["weight_ih" + suffix],
-            weights["bias_ih" + suffix] + weights["bias_hh" + suffix],
         ).to(inputs.dtype)  # from autocast's dtype: the loop's own work is in the inputs'
         for suffix, rows in zip(suffixes, row_positions)
     ]
@@ -176,10 +181,13 @@ class PackedLSTMLoop(torch.autograd.Function):
                 carried_hidden[d, :count] = hidden_from_gates[d](grad_gates[d, rows])
         previous = packing.previous_rows()
         after_first = slice(packing.counts[0], None)
+        # In bfloat16 (oneDNN) the shared dimension is padded with zeros to one of a few sizes,
+        # as in nmt.models.fast.row_blocks.
+        pad = pad_rows if ctx.product_dtype is not None else (lambda rows: rows)
         grad_recurrent = [
             (
-                grad_gates[d, after_first].t().to(product_dtype)
-                @ hidden[d].index_select(0, previous).to(product_dtype)
+                pad(grad_gates[d, after_first].to(product_dtype)).t()
+                @ pad(hidden[d].index_select(0, previous).to(product_dtype))
             ).to(weight.dtype)
             for d, weight in enumerate(recurrent)
         ]
