@@ -13,9 +13,10 @@ Prints three things (docs/RESULTS.md, issue 7, third sitting):
   It counts with oneDNN off, so that the input-feeding loop's packed products
   (nmt.models.fast.packed) run through torch's and are seen; the fast path's decoder `nn.LSTM`
   then runs torch's own kernels and is counted too (46.0 MFLOP; 36.0 with oneDNN on, before
-  2026-12-06). The encoder's LSTM is counted since it runs through `nmt.models.fast.packed_lstm`
-  (5.9 of the reference's 53.1 MFLOP per target token, fifth sitting of 2026-12-06); torch's own
-  packed `nn.LSTM` before that was not seen.
+  2026-12-06). The encoder's LSTM is counted too (5.9 of the reference's 53.1 MFLOP per target
+  token, fifth sitting of 2026-12-06): through `nmt.models.fast.packed_lstm`, and equally through
+  torch's packed `nn.LSTM`, which with oneDNN off runs products the counter sees (53.2 with it in
+  the encoder, sixth sitting).
 
     python benchmarks/cpu_limits.py --data ../shared/data/multi30k
     NMT_KEEP_FREED_MEMORY=0 python benchmarks/cpu_limits.py --data ../shared/data/multi30k

@@ -43,9 +43,9 @@ def in_row_blocks(
     function: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor
 ) -> torch.Tensor:
     """`function(inputs)` for a function that maps each row of `inputs` on its own (a linear
-    layer): where autocast runs the CPU's products in bfloat16 (oneDNN), computed over
-    `pad_rows(inputs)` and cut back, so its gradients run over the padded rows as well;
-    elsewhere called as it is (float32 products go to MKL, which keeps nothing per shape)."""
+    layer): under CPU autocast (whose bfloat16 or float16 products run through oneDNN),
+    computed over `pad_rows(inputs)` and cut back, so its gradients run over the padded rows as
+    well; elsewhere called as it is (float32 products go to MKL, which keeps nothing per shape)."""
     if inputs.device.type != "cpu" or not torch.is_autocast_enabled("cpu"):
         return function(inputs)
     rows = inputs.size(0)
