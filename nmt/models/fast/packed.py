@@ -18,7 +18,8 @@ batch's tokens are padded the same way, to coarser blocks: nmt.models.fast.row_b
 from __future__ import annotations
 
 import torch
-from torch import nn
+
+from nmt.models.fast.row_blocks import pad_rows
 
 ROW_MULTIPLE = 16
 
@@ -65,11 +66,9 @@ class PackedWeight:
                 return inputs @ self.weight.t()
             return torch.addmm(added, inputs, self.weight.t())
         product = torch.ops.mkldnn._linear_pointwise
-        rows = inputs.size(0)
-        padding = -rows % ROW_MULTIPLE
-        if padding:
-            inputs = nn.functional.pad(inputs, (0, 0, 0, padding))
-            result = product(inputs, self.packed, None, "none", [], "")[:rows]
+        padded = pad_rows(inputs, ROW_MULTIPLE)
+        if padded is not inputs:
+            result = product(padded, self.packed, None, "none", [], "")[: inputs.size(0)]
             return result if added is None else result.add_(added)
         if added is None:
             return product(inputs, self.packed, None, "none", [], "")
