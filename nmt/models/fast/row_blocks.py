@@ -48,8 +48,4 @@ def in_row_blocks(
     well; elsewhere called as it is (float32 products go to MKL, which keeps nothing per shape)."""
     if inputs.device.type != "cpu" or not torch.is_autocast_enabled("cpu"):
         return function(inputs)
-    rows = inputs.size(0)
-    padded = pad_rows(inputs)
-    if padded is inputs:
-        return function(inputs)
-    return function(padded)[:rows]
+    return function(pad_rows(inputs))[: inputs.size(0)]
