@@ -10,6 +10,12 @@ Dinu et al. do), and beam-search speed with and without it, alternating rounds.
     python benchmarks/glossary.py -m checkpoints/multi30k_en_de_glossary --sets glossary_sets \\
         --src ../shared/data/multi30k/test2016.en --ref ../shared/data/multi30k/test2016.de
 
+`--save DIR` keeps the whole test set's translations (without the glossary, with it for every
+sentence, and under Dinu et al.'s protocol); `--baseline FILE` (another system's translation of
+the whole test set, e.g. the plain recipe's) adds sacrebleu's paired approximate randomization
+test of the protocol's translation against the same model without its glossary and against that
+system: whether a BLEU difference is more than a run's luck.
+
 Not part of the test suite; run it on an otherwise idle machine (the speed rows need it).
 """
 
@@ -20,6 +26,7 @@ import time
 from pathlib import Path
 
 import sacrebleu
+from sacrebleu.significance import PairedTest
 
 from nmt.data.textfile import read_lines
 from nmt.search import SearchOptions
@@ -36,6 +43,8 @@ def main() -> None:
     parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=2, help="speed rounds per variant (2)")
+    parser.add_argument("--save", help="a folder for the whole test set's translations")
+    parser.add_argument("--baseline", help="another system's translation of the whole test set")
     args = parser.parse_args()
     translator = Translator.load(args.model)
     options = SearchOptions(beam_size=args.beam_size, keep_attention=False)
@@ -89,6 +98,32 @@ def main() -> None:
     given_to = sum(source in attested for source in sources)
     print(f"  glossary only on the {given_to} sentences of the attested set (Dinu et al.'s "
           f"protocol over the whole test set): BLEU {bleu.score:.2f}")  # fmt: skip
+    if args.save:
+        folder = Path(args.save)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, lines in (*outputs.items(), ("dinu", per_sentence)):
+            (folder / f"{name}.txt").write_text("".join(f"{line}\n" for line in lines))
+    if args.baseline:
+        systems = [("this model without its glossary", outputs["without"]),
+                   ("the baseline file", read_lines(args.baseline))]  # fmt: skip
+        for name, hypotheses in systems:
+            compared = paired_test(hypotheses, per_sentence, references)
+            print(f"  Dinu et al.'s protocol against {name}: {compared}")
+
+
+def paired_test(baseline: list[str], system: list[str], references: list[str]) -> str:
+    """sacrebleu's paired approximate randomization test (10,000 trials) of `system` against
+    `baseline`: both BLEU scores, the difference and its p-value."""
+    if len(baseline) != len(system):
+        raise SystemExit(f"the baseline has {len(baseline)} lines, the test set {len(system)}")
+    test = PairedTest([("baseline", baseline), ("system", system)],
+                      {"BLEU": sacrebleu.BLEU()}, [references], test_type="ar")  # fmt: skip
+    _, scores = test()
+    before, after = (result.score for result in scores["BLEU"])
+    return (
+        f"BLEU {after:.2f} against {before:.2f} ({after - before:+.2f}, "
+        f"p = {scores['BLEU'][1].p_value:.3f})"
+    )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from nmt.data.term_slots import GlossarySlots
+from nmt.models.fast.row_blocks import RowWise, plain_rows
 from nmt.models.loss import TokenScores
 from nmt.models.memory import KeyValueMemory
 
@@ -57,7 +58,8 @@ class GlossaryMemory(nn.Module):
     `embedding` is the decoder's target embedding (shared, not copied): it describes the piece
     before a slot in its key and the emitted token in the query. `copy_scores` computes the
     training loss's scores of the mixture (`mixture_scores`, or a faster equal function of
-    nmt.models.fast).
+    nmt.models.fast); `rows` runs the query projection, the one product of the memory that is not
+    small, over the target's positions (`plain_rows` or nmt.models.fast's `in_row_blocks`).
     """
 
     def __init__(
@@ -67,9 +69,11 @@ class GlossaryMemory(nn.Module):
         feature_size: int,
         memory_size: int,
         copy_scores: CopyScores | None = None,
+        rows: RowWise = plain_rows,
     ) -> None:
         super().__init__()
         self.copy_scores = copy_scores or mixture_scores
+        self.rows = rows
         self.embedding = embedding
         embedding_size = embedding.embedding_dim
         self.span_key = nn.Linear(encoder_size, memory_size)
@@ -88,11 +92,13 @@ class GlossaryMemory(nn.Module):
 
     def prepare(self, encoder_outputs: torch.Tensor, slots: GlossarySlots) -> GlossaryBank:
         """Encoder outputs `[B, S, K]` and a batch's slots -> their keys `[B, M, A]`."""
-        span = slots.span.to(encoder_outputs.dtype) @ encoder_outputs  # [B, M, K]
-        prev_pieces = slots.pieces.gather(1, slots.predecessor)  # a first piece: itself
-        prev = self.piece_key(self.embedding(prev_pieces))
-        prev = torch.where(slots.first[..., None], self.start_key.to(prev.dtype), prev)
-        keys = self.span_key(span) + prev
+        with outside_autocast(encoder_outputs):
+            encoder_outputs = at_least_float32(encoder_outputs)
+            span = slots.span.to(encoder_outputs.dtype) @ encoder_outputs  # [B, M, K]
+            prev_pieces = slots.pieces.gather(1, slots.predecessor)  # a first piece: itself
+            prev = self.piece_key(self.embedding(prev_pieces))
+            prev = torch.where(slots.first[..., None], self.start_key.to(prev.dtype), prev)
+            keys = self.span_key(span) + prev
         on_span = (slots.span > 0).to(encoder_outputs.dtype)
         return GlossaryBank(keys, slots.pieces, prev_pieces, slots.first, slots.mask,
                             slots.predecessor, on_span)  # fmt: skip
@@ -132,9 +138,22 @@ class GlossaryMemory(nn.Module):
         them (`follows` `[B, T, M]`), and the decoder's attention `[B, T, S]` where it has one
         -> copy weights `[B, T, M]` of the slots and the copy gate `[B, T]`: the weight the
         slots win against the sentinel, which stands for "no copy" (0 for a sentence without
-        slots). Attention on a term's source span says that its translation is due."""
+        slots). Attention on a term's source span says that its translation is due. The weights
+        come in float32 (or the features' dtype where wider): see `outside_autocast`."""
         query = torch.cat([features, self.embedding(prev_tokens)], dim=-1)
-        projected = self.memory.query_projection(query)  # [B, T, A]
+        projected = self.rows(self.memory.query_projection, query.flatten(0, 1))
+        with outside_autocast(features):
+            projected = at_least_float32(projected).view(*query.shape[:2], -1)  # [B, T, A]
+            return self._copy(at_least_float32(query), projected, follows, bank, attention)
+
+    def _copy(
+        self,
+        query: torch.Tensor,
+        projected: torch.Tensor,
+        follows: torch.Tensor,
+        bank: GlossaryBank,
+        attention: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         scores = projected @ bank.keys.transpose(1, 2) / math.sqrt(bank.keys.size(-1))
         first = bank.first[:, None, :].expand_as(scores)
         scores = scores + self.feature_weights[0] * first + self.feature_weights[1] * follows
@@ -143,9 +162,24 @@ class GlossaryMemory(nn.Module):
             scores = scores + self.feature_weights[2] * on_span
         scores = torch.cat([scores, self.sentinel(query)], dim=-1)  # [B, T, M + 1]
         mask = torch.cat([bank.mask, bank.mask.new_ones(bank.mask.size(0), 1)], dim=1)
-        weights = self.memory.address_scores(scores, mask).to(features.dtype)
-        copy_weights = weights[..., :-1]
+        copy_weights = self.memory.address_scores(scores, mask)[..., :-1]
         return copy_weights, copy_weights.sum(-1)
+
+
+def outside_autocast(tensor: torch.Tensor) -> torch.autocast:
+    """Autocast off for the memory's keys and addressing (all but the query projection, which
+    `rows` keeps to a few shapes): their products are small (a few slots per sentence), but their
+    shapes change with every batch (slots, source and target lengths), and under bfloat16
+    autocast on the CPU each new shape costs oneDNN a primitive, built and then cached: 13
+    instead of 5 new primitives per training step, and a process that grew to 4.2 GB over 20
+    minutes of `multi30k_en_de_glossary` (docs/RESULTS.md). In float32 they run through BLAS,
+    which keeps nothing per shape."""
+    return torch.autocast(tensor.device.type, enabled=False)
+
+
+def at_least_float32(tensor: torch.Tensor) -> torch.Tensor:
+    """bfloat16 or float16 -> float32; float32 and float64 as they are."""
+    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
 
 
 def mixture_scores(

@@ -89,7 +89,7 @@ def build_seq2seq(config: ModelConfig, src_vocab_size: int, tgt_vocab_size: int)
         # Built last, with its own initialisation: models without it draw the same weights.
         model.glossary = GlossaryMemory(
             tgt_embedding, encoder.output_size, output_size, config.glossary_memory_size,
-            chosen.copy_scores,
+            chosen.copy_scores, chosen.rows,
         )  # fmt: skip
     return model
 
