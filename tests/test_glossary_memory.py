@@ -260,6 +260,39 @@ def glossary_run(lexicon_task, tmp_path_factory) -> Path:
     return train(config)
 
 
+@pytest.mark.parametrize("custom_kernels", [True, False])
+def test_under_bf16_autocast_the_memory_addresses_in_float32(custom_kernels):
+    """Under CPU bfloat16 autocast (bf16-mixed training) the memory's keys and addressing run in
+    float32 (only the query projection in bfloat16): the copy weights are float32, as close to
+    the float32 model's as the bfloat16 decoder allows, and a sentence without entries copies
+    nothing; the loss's gradients reach the memory's weights."""
+    torch.manual_seed(0)
+    config = ModelConfig(embedding_size=8, encoder_hidden_size=6, decoder_hidden_size=12,
+                         dropout=0.0, attention="luong", glossary_memory=True,
+                         glossary_memory_size=10, custom_kernels=custom_kernels)  # fmt: skip
+    model = build_seq2seq(config, 30, 25)
+    src = torch.tensor([[5, 6, 7, 2], [8, 9, 2, PAD_ID]])
+    src_lengths = torch.tensor([4, 3])
+    tgt_in = torch.tensor([[BOS_ID, 11, 12, 13], [BOS_ID, 14, 15, 16]])
+    slots = collate_slots([[(1, 3, [12, 13])], []], src.size(1), PAD_ID)
+    positions = torch.ones_like(tgt_in, dtype=torch.bool)
+    args = (src, src_lengths, tgt_in, positions, slots)
+    with torch.no_grad():
+        truth = model.target_distributions(*args).copy
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        found = model.target_distributions(*args)
+        assert found.copy.weights.dtype == torch.float32
+        assert model.encode(src, src_lengths, slots).bank.keys.dtype == torch.float32
+    torch.testing.assert_close(found.copy.weights, truth.weights, atol=0.02, rtol=0.05)
+    torch.testing.assert_close(found.copy.gate, truth.gate, atol=0.02, rtol=0.05)
+    assert torch.equal(found.copy.gate.view(2, 4)[1], torch.zeros(4))
+    found.copy.gate.sum().backward()
+    memory = model.glossary
+    for weight in (memory.memory.query_projection.weight, memory.span_key.weight,
+                   memory.piece_key.weight, memory.sentinel.weight):  # fmt: skip
+        assert weight.grad is not None and weight.grad.abs().sum() > 0
+
+
 def test_a_model_trained_with_pseudo_glossaries_copies_terms_it_never_saw(
     glossary_run, lexicon_task
 ):
