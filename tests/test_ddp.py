@@ -24,6 +24,19 @@ def nmt(*args: str, cwd, stdin: str | None = None) -> subprocess.CompletedProces
                           capture_output=True, text=True, timeout=600)  # fmt: skip
 
 
+def trained_and_evaluated(task: str, train: list[str], data, tmp_path) -> tuple[dict, dict]:
+    """`nmt TASK train TRAIN...` under DDP into tmp_path/ddp, then `nmt TASK evaluate` of that
+    run on `data`: the run's best validation figures and the evaluation's report."""
+    trained = nmt(task, "train", *train, f"output_dir={tmp_path}", "name=ddp", *DDP, cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    best = json.loads((tmp_path / "ddp" / "metadata.json").read_text())["best"]
+    report = tmp_path / "report"
+    evaluated = nmt(task, "evaluate", "-m", str(tmp_path / "ddp"), "--data", str(data),
+                    "--report", str(report), cwd=tmp_path)  # fmt: skip
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    return best, json.loads((report / "report.json").read_text())
+
+
 def even_stories(count: int, seed: int) -> list[dict]:
     """Stories whose sentences and questions all have four words, so that a question's answer
     does not depend on how the batch around it is padded."""
@@ -46,17 +59,9 @@ def test_memnet_validation_scores_every_question_of_the_split(tmp_path):
     for split, count, seed in (("train", 600, 0), ("validation", 101, 1), ("test", 10, 2)):
         lines = [json.dumps(example) for example in even_stories(count, seed)]
         (data / f"{split}.jsonl").write_text("\n".join(lines) + "\n")
-    trained = nmt("memnet", "train", "-c", "stories", f"data.path={data}",
-                  f"output_dir={tmp_path}", "name=ddp", "model.hops=1", "data.batch_size=16",
-                  "trainer.max_epochs=1", *DDP, cwd=tmp_path)  # fmt: skip
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    best = json.loads((tmp_path / "ddp" / "metadata.json").read_text())["best"]
-    report = tmp_path / "report"
-    evaluated = nmt("memnet", "evaluate", "-m", str(tmp_path / "ddp"),
-                    "--data", str(data / "validation.jsonl"), "--report", str(report),
-                    cwd=tmp_path)  # fmt: skip
-    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-    scores = json.loads((report / "report.json").read_text())
+    best, scores = trained_and_evaluated(
+        "memnet", ["-c", "stories", f"data.path={data}", "model.hops=1", "data.batch_size=16",
+                   "trainer.max_epochs=1"], data / "validation.jsonl", tmp_path)  # fmt: skip
     assert scores["questions"] == 101 and 0 < scores["accuracy"] < 100
     # The score logged in training is the one of the whole split (one rank saw about half).
     assert best["val_acc"] == pytest.approx(scores["accuracy"])
@@ -153,17 +158,55 @@ def test_tagger_validation_under_ddp_scores_the_whole_split(tmp_path):
 
     data = tmp_path / "pos"
     write_tagging_splits("pos", data, {"train": 600, "dev": 101, "test": 10}, seed=1)
-    trained = nmt("tag", "train", "-c", "ud_en_ewt_pos", f"data.path={data}",
-                  f"output_dir={tmp_path}", "name=ddp", "data.splits.train=train.conllu",
-                  "data.splits.validation=dev.conllu", "trainer.max_epochs=1",
-                  "trainer.max_minutes=null", "model.word_embedding_size=16",
-                  "model.char_embedding_size=8", "model.hidden_size=16", *DDP,
+    best, scores = trained_and_evaluated(
+        "tag", ["-c", "ud_en_ewt_pos", f"data.path={data}", "data.splits.train=train.conllu",
+                "data.splits.validation=dev.conllu", "trainer.max_epochs=1",
+                "trainer.max_minutes=null", "model.word_embedding_size=16",
+                "model.char_embedding_size=8", "model.hidden_size=16"],
+        data / "dev.conllu", tmp_path)  # fmt: skip
+    assert best["val_acc"] == pytest.approx(scores["accuracy"])
+
+
+def test_classifier_validation_under_ddp_scores_the_whole_split(tmp_path):
+    from nmt.classify.synthetic import write_keyword_task
+
+    from .test_classify import SMALL
+
+    data = tmp_path / "keywords"
+    write_keyword_task(data, {"train": 600, "dev": 101, "test": 10}, seed=0)
+    best, scores = trained_and_evaluated(
+        "classify", ["-c", "sst2_bilstm", f"data.path={data}", *SMALL, "trainer.max_epochs=1"],
+        data / "dev.tsv", tmp_path)  # fmt: skip
+    assert scores["examples"] == 101
+    # Logged in training over the whole split (each rank's loader held about half of it).
+    assert best["val_acc"] == pytest.approx(scores["accuracy"])
+
+
+@pytest.mark.parametrize("task", ["lm", "forecast"])
+def test_language_models_and_forecasters_train_under_ddp_into_one_run(task, tmp_path):
+    """Two processes make one run directory with one validated model, as one process would."""
+    if task == "lm":
+        from nmt.lm.synthetic import write_pattern_text
+
+        from .test_lm import SMALL
+
+        write_pattern_text(tmp_path / "data", {"train": 200, "valid": 10})
+        args = ["lm", "train", "-c", "tiny_shakespeare_char", f"data.path={tmp_path / 'data'}",
+                "data.splits.train=train.txt", "data.splits.validation=valid.txt"]  # fmt: skip
+        metric = "val_loss"
+    else:
+        from nmt.forecast.synthetic import write_sine_series
+
+        from .test_forecast import SMALL
+
+        series = write_sine_series(tmp_path / "sine.csv", steps=600, period=24, trend=0.004,
+                                   noise=0.02)  # fmt: skip
+        args = ["forecast", "train", "-c", "electricity_halfhourly", f"data.path={series}"]
+        metric = "val_mae"
+    out = tmp_path / "runs"
+    trained = nmt(*args, f"output_dir={out}", "name=ddp", *SMALL, "trainer.max_epochs=2", *DDP,
                   cwd=tmp_path)  # fmt: skip
     assert trained.returncode == 0, trained.stderr[-3000:]
-    best = json.loads((tmp_path / "ddp" / "metadata.json").read_text())["best"]
-    report = tmp_path / "report"
-    evaluated = nmt("tag", "evaluate", "-m", str(tmp_path / "ddp"), "--data",
-                    str(data / "dev.conllu"), "--report", str(report), cwd=tmp_path)  # fmt: skip
-    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-    scores = json.loads((report / "report.json").read_text())
-    assert best["val_acc"] == pytest.approx(scores["accuracy"])
+    assert [path.name for path in out.iterdir()] == ["ddp"]
+    best = json.loads((out / "ddp" / "metadata.json").read_text())["best"]
+    assert 0 < best[metric] < float("inf") and (out / "ddp" / "model.pt").is_file()
